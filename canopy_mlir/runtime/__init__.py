@@ -1,0 +1,1 @@
+"""canopy_mlir.runtime."""
