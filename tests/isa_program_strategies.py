@@ -196,9 +196,10 @@ def random_programs(draw, config: HardwareConfig, max_insns: int = 24) -> Random
     pieces = st.one_of(_load(ctx), _uop_load(ctx, table_size), _gemm(ctx), _alu(ctx), _store(ctx))
     insns: list[Instruction] = []
     for group in draw(st.lists(pieces, min_size=1, max_size=max_insns // 2)):
-        if len(insns) + len(group) > max_insns:
+        if len(insns) + len(group) > max_insns - 1:
             break
         insns += group
+    insns += draw(_store(ctx))  # results always leave the core at least once
     insns.append(FinishInsn())
     seed = draw(st.integers(0, 2**32 - 1))
     data = np.random.default_rng(seed).integers(0, 256, ctx.data_bytes, dtype=np.uint8)

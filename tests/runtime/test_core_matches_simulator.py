@@ -71,4 +71,4 @@ def test_generated_programs_really_store_results():
         changed.append(not np.array_equal(after, np.frombuffer(program.data, np.uint8)))
 
     run()
-    assert sum(changed) >= len(changed) // 2
+    assert sum(changed) >= 0.7 * len(changed)
