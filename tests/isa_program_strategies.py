@@ -40,7 +40,9 @@ INTERESTING_IMMEDIATES = [0, 1, -1, 2, 7, 8, 31, 32, 33, -31, -32, -33, 127, -12
 
 @dataclass(frozen=True)
 class RandomProgram:
-    """A pool image: instructions at byte 0, micro-ops at ``uop_offset``, data after."""
+    """A pool image: instructions at byte 0, micro-ops at ``uop_offset``, then the data
+    area, then a dump area that the program's last STORE fills with the whole OUT buffer
+    (so every OUT element the program computed is observable)."""
 
     config: HardwareConfig
     instructions: list[Instruction]
@@ -48,13 +50,19 @@ class RandomProgram:
     data: bytes
     uop_offset: int
     data_offset: int
+    dump_bytes: int
+
+    @property
+    def observable_bytes(self) -> int:
+        """Bytes from ``data_offset`` to the image's end: data area plus dump area."""
+        return len(self.data) + self.dump_bytes
 
     def image(self) -> bytes:
         insns = encode_instructions(self.instructions, self.config).astype("<u8").tobytes()
         uops = encode_uops(self.uops, self.config).astype("<u4").tobytes()
         assert len(insns) <= self.uop_offset and self.uop_offset + len(uops) <= self.data_offset
         head = insns.ljust(self.uop_offset, b"\0") + uops
-        return head.ljust(self.data_offset, b"\0") + self.data
+        return head.ljust(self.data_offset, b"\0") + self.data + bytes(self.dump_bytes)
 
 
 def _align(value: int, alignment: int) -> int:
@@ -74,6 +82,8 @@ class _Context:
         self.uop_base_bytes = self.insn_area
         self.data_base_bytes = _align(self.insn_area + MAX_UOPS * UOP_BYTES, config.pool_alignment)
         self.data_bytes = DATA_ALIGNMENTS * config.pool_alignment
+        self.dump_base_bytes = self.data_base_bytes + self.data_bytes
+        self.dump_bytes = config.out_depth * config.out_elem_bytes
         # Index limits that keep every loop nest inside its buffer.
         self.uop_dst_limit = config.acc_depth // 4
         self.uop_src_limit = min(config.inp_depth, config.acc_depth) // 4
@@ -196,12 +206,20 @@ def random_programs(draw, config: HardwareConfig, max_insns: int = 24) -> Random
     pieces = st.one_of(_load(ctx), _uop_load(ctx, table_size), _gemm(ctx), _alu(ctx), _store(ctx))
     insns: list[Instruction] = []
     for group in draw(st.lists(pieces, min_size=1, max_size=max_insns // 2)):
-        if len(insns) + len(group) > max_insns - 1:
+        if len(insns) + len(group) > max_insns - 2:
             break
         insns += group
-    insns += draw(_store(ctx))  # results always leave the core at least once
+    insns += draw(_store(ctx))
+    insns.append(_dump_out_buffer(ctx))
     insns.append(FinishInsn())
     seed = draw(st.integers(0, 2**32 - 1))
     data = np.random.default_rng(seed).integers(0, 256, ctx.data_bytes, dtype=np.uint8)
     return RandomProgram(config, insns, uops, data.tobytes(), ctx.uop_base_bytes,
-                         ctx.data_base_bytes)
+                         ctx.data_base_bytes, ctx.dump_bytes)
+
+
+def _dump_out_buffer(ctx: _Context) -> StoreInsn:
+    """STORE the whole OUT buffer to the dump area."""
+    depth = ctx.config.out_depth
+    return StoreInsn(dram_base=ctx.dump_base_bytes // ctx.config.out_elem_bytes,
+                     x_size=depth, x_stride=depth)
