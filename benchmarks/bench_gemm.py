@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         placed = place_gemm(card, a, w, requant)
         times = time_runs(card, placed, args.repeat)
         output = read_gemm_output(card, placed)
-        results[label] = (times, output, getattr(card, "device_name", label))
+        results[label] = (times, output, card.describe())
 
     expected = reference_gemm(a, w, requant)
     for label, (_, output, _) in results.items():

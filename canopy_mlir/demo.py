@@ -13,7 +13,14 @@ import sys
 import numpy as np
 
 from canopy_mlir.hw import DEFAULT_CONFIG
-from canopy_mlir.isa_programs import Requantize, place_gemm, read_gemm_output, reference_gemm
+from canopy_mlir.dialects.isa import program_from_instructions
+from canopy_mlir.isa_programs import (
+    Requantize,
+    place_gemm,
+    read_gemm_output,
+    reference_gemm,
+    run_gemm,
+)
 from canopy_mlir.runtime.card import OpenCLCard, SimulatedCard
 from canopy_mlir.runtime.timing import estimate_cycles
 from canopy_mlir.runtime.token_checker import ProgramView, check_tokens
@@ -31,21 +38,22 @@ def main() -> int:
     card = OpenCLCard(config, pool_bytes=1 << 20)
     placed = place_gemm(card, a, w, requant)
     print(f"canopy_mlir demo: {SIZE}x{SIZE}x{SIZE} int8 GEMM + ReLU + requantize "
-          f"(x{requant.multiplier} >> {requant.shift}) on config '{config.name}'")
-    print(f"card: OpenCL device {card.device_name}\n")
+          f"(x{requant.multiplier}, rounding >> {requant.shift}, clip) on config '{config.name}'")
+    print(f"card: {card.describe()}\n")
     print("program (isa dialect):")
-    print(_program_text(placed, config))
-
-    view = ProgramView.from_pool(config, card.read(_whole_pool(card), np.uint8),
-                                 placed.insn_offset, len(placed.instructions))
-    tokens = check_tokens(view)
-    timing = estimate_cycles(view)
+    print(program_from_instructions(config, placed.instructions, placed.uops,
+                                    placed.addresses.uops, name="gemm_relu_requant"))
 
     card.run(placed.insn_offset, len(placed.instructions))
     on_card = read_gemm_output(card, placed)
 
+    # The same program on the reference simulator; its pool also feeds the static checks.
     simulated_card = SimulatedCard(config, pool_bytes=1 << 20)
-    simulated = read_gemm_output(simulated_card, _run(simulated_card, a, w, requant))
+    simulated = run_gemm(simulated_card, a, w, requant)
+    view = ProgramView.from_pool(config, simulated_card.pool, placed.insn_offset,
+                                 len(placed.instructions))
+    tokens = check_tokens(view)
+    timing = estimate_cycles(view)
     expected = reference_gemm(a, w, requant)
 
     print("\nresult on the card (rows 0-3):")
@@ -59,25 +67,6 @@ def main() -> int:
     print(f"timing model: {timing.total_cycles} cycles, "
           f"GEMM utilisation {timing.gemm_utilization:.1%}")
     return 0 if card_ok and sim_ok and tokens.ok else 1
-
-
-def _run(card, a, w, requant):
-    placed = place_gemm(card, a, w, requant)
-    card.run(placed.insn_offset, len(placed.instructions))
-    return placed
-
-
-def _whole_pool(card):
-    from canopy_mlir.runtime.card import DeviceBuffer
-
-    return DeviceBuffer(0, card.pool_bytes)
-
-
-def _program_text(placed, config) -> str:
-    from canopy_mlir.dialects.isa import program_from_instructions
-
-    return str(program_from_instructions(config, placed.instructions, placed.uops,
-                                         placed.addresses.uops, name="gemm_relu_requant"))
 
 
 if __name__ == "__main__":

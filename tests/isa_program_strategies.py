@@ -88,6 +88,7 @@ class _Context:
         self.uop_dst_limit = config.acc_depth // 4
         self.uop_src_limit = min(config.inp_depth, config.acc_depth) // 4
         self.uop_wgt_limit = max(config.wgt_depth // 4, 1)
+        self.table_size = MAX_UOPS  # set to the drawn table's size before drawing loops
 
     def data_elements(self, memory_type: MemoryType) -> tuple[int, int]:
         """``[first, end)`` element indices of the data area in ``memory_type`` units."""
@@ -144,8 +145,8 @@ def _uop_load(draw, ctx: _Context, table_size: int):
 def _loop(draw, ctx: _Context, src_depth: int, wgt: bool):
     """Loop fields whose offsets keep indices below 3/4 of each depth (uops use the rest)."""
     config = ctx.config
-    uop_bgn = draw(st.integers(0, MAX_UOPS - 1))
-    uop_end = draw(st.integers(uop_bgn + 1, min(MAX_UOPS, uop_bgn + 4)))
+    uop_bgn = draw(st.integers(0, ctx.table_size - 1))
+    uop_end = draw(st.integers(uop_bgn + 1, min(ctx.table_size, uop_bgn + 4)))
     iter_out, iter_in = draw(st.integers(1, 4)), draw(st.integers(1, 4))
 
     def factors(depth):
@@ -204,9 +205,14 @@ def random_programs(draw, config: HardwareConfig, max_insns: int = 24) -> Random
         Uop, st.integers(0, ctx.uop_dst_limit - 1), st.integers(0, ctx.uop_src_limit - 1),
         st.integers(0, ctx.uop_wgt_limit - 1)), min_size=table_size, max_size=table_size))
     pieces = st.one_of(_load(ctx), _uop_load(ctx, table_size), _gemm(ctx), _alu(ctx), _store(ctx))
-    insns: list[Instruction] = []
+    ctx.table_size = table_size
+    # The whole table goes to UOP[0, table_size) first: loops only use loaded micro-ops
+    # (the isa dialect rejects reading entries no LOAD UOP filled).
+    insns: list[Instruction] = [LoadInsn(
+        memory_type=MemoryType.UOP, dram_base=ctx.uop_base_bytes // UOP_BYTES,
+        x_size=table_size, x_stride=table_size)]
     for group in draw(st.lists(pieces, min_size=1, max_size=max_insns // 2)):
-        if len(insns) + len(group) > max_insns - 2:
+        if len(insns) + len(group) > max_insns - 3:
             break
         insns += group
     insns += draw(_store(ctx))
