@@ -38,7 +38,14 @@ ALU_IMM_BITS = 16
 
 
 class EncodingError(ValueError):
-    """A field value that does not fit its encoding, or bytes that are no instruction."""
+    """A field value that does not fit its encoding, or bytes that are no instruction.
+
+    ``index`` is the instruction (or micro-op) index the error is about, when there is one.
+    """
+
+    def __init__(self, message: str, index: int | None = None):
+        super().__init__(message)
+        self.index = index
 
 
 class Opcode(IntEnum):
@@ -407,13 +414,7 @@ def decode_instructions(words: np.ndarray | bytes, config: HardwareConfig,
     words = np.asarray(words, dtype=np.uint64).reshape(-1, WORDS_PER_INSN)
     layouts = layouts_for(config)
     opcodes = decode_opcodes(words)
-    bad = np.flatnonzero(~np.isin(opcodes, [int(o) for o in Opcode]))
-    if bad.size:
-        i = int(bad[0])
-        raise EncodingError(
-            f"instruction {first_index + i}: opcode {int(opcodes[i])} is not one of "
-            f"{', '.join(f'{o.name}={o.value}' for o in Opcode)}"
-        )
+    _raise_for_first_undecodable(words, opcodes, layouts, first_index)
     result: list[Instruction | None] = [None] * len(words)
     for opcode, cls in _CLASS_BY_OPCODE.items():
         rows = np.flatnonzero(opcodes == opcode)
@@ -423,36 +424,46 @@ def decode_instructions(words: np.ndarray | bytes, config: HardwareConfig,
         names = [f.name for f in fields(cls)]
         for n, row in enumerate(rows):
             kwargs = {name: _typed(name, int(columns[name][n])) for name in names}
-            if opcode in (Opcode.LOAD, Opcode.STORE):
-                kwargs["memory_type"] = _memory_type(kwargs["memory_type"], first_index + row)
-            if opcode == Opcode.ALU:
-                kwargs["alu_opcode"] = _alu_opcode(kwargs["alu_opcode"], first_index + row)
+            for name, enum in _ENUM_FIELDS.items():
+                if name in kwargs:
+                    kwargs[name] = enum(kwargs[name])
             result[row] = cls(**kwargs)
     return result  # type: ignore[return-value]
 
 
+def _raise_for_first_undecodable(words: np.ndarray, opcodes: np.ndarray, layouts: IsaLayouts,
+                                 first_index: int) -> None:
+    """Raise :class:`EncodingError` for the lowest-indexed word pair that is no instruction.
+
+    A word pair is no instruction when its opcode, or an enumerated field of its kind
+    (memory_type, alu_opcode), holds a value outside the enumeration.
+    """
+    problems: list[tuple[int, str]] = []
+    bad = np.flatnonzero(~np.isin(opcodes, [int(o) for o in Opcode]))
+    if bad.size:
+        problems.append((int(bad[0]), f"opcode {int(opcodes[bad[0]])} is not one of "
+                                      f"{_enum_listing(Opcode)}"))
+    for opcodes_of_kind, name, enum in (((Opcode.LOAD, Opcode.STORE), "memory_type", MemoryType),
+                                        ((Opcode.ALU,), "alu_opcode", AluOpcode)):
+        rows = np.flatnonzero(np.isin(opcodes, [int(o) for o in opcodes_of_kind]))
+        if rows.size == 0:
+            continue
+        values = layouts.for_opcode(opcodes_of_kind[0]).decode(words[rows])[name]
+        bad = np.flatnonzero(~np.isin(values, [int(v) for v in enum]))
+        if bad.size:
+            problems.append((int(rows[bad[0]]), f"{name} {int(values[bad[0]])} is not one of "
+                                                f"{_enum_listing(enum)}"))
+    if problems:
+        row, problem = min(problems)
+        raise EncodingError(f"instruction {first_index + row}: {problem}", index=first_index + row)
+
+
+def _enum_listing(enum: type[IntEnum]) -> str:
+    return ", ".join(f"{member.name}={member.value}" for member in enum)
+
+
 def _typed(name: str, value: int):
     return bool(value) if name in _BOOL_FIELDS else value
-
-
-def _memory_type(value: int, index: int) -> MemoryType:
-    try:
-        return MemoryType(value)
-    except ValueError:
-        raise EncodingError(
-            f"instruction {index}: memory_type {value} is not one of "
-            f"{', '.join(f'{m.name}={m.value}' for m in MemoryType)}"
-        ) from None
-
-
-def _alu_opcode(value: int, index: int) -> AluOpcode:
-    try:
-        return AluOpcode(value)
-    except ValueError:
-        raise EncodingError(
-            f"instruction {index}: alu_opcode {value} is not one of "
-            f"{', '.join(f'{m.name}={m.value}' for m in AluOpcode)}"
-        ) from None
 
 
 def encode_uops(uops: Iterable[Uop], config: HardwareConfig) -> np.ndarray:

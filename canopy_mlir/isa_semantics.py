@@ -15,7 +15,7 @@ import numpy as np
 from canopy_mlir.hw import INSN_BYTES, UOP_BYTES, HardwareConfig
 from canopy_mlir.isa_format import (
     AluInsn,
-    FinishInsn,
+    EncodingError,
     GemmInsn,
     Instruction,
     LoadInsn,
@@ -24,11 +24,22 @@ from canopy_mlir.isa_format import (
     MemoryType,
     Module,
     StoreInsn,
+    Opcode,
+    decode_instructions,
+    decode_opcodes,
 )
 
 
 class IsaError(ValueError):
-    """An instruction that is not valid for the hardware config."""
+    """An instruction that is not valid for the hardware config.
+
+    ``index`` and ``mnemonic`` name the instruction when the error is about one.
+    """
+
+    def __init__(self, message: str, index: int | None = None, mnemonic: str | None = None):
+        super().__init__(message)
+        self.index = index
+        self.mnemonic = mnemonic
 
 
 LOADABLE_MEMORIES = frozenset(
@@ -99,7 +110,8 @@ def check_instruction(insn: Instruction, config: HardwareConfig, index: int | No
     errors = instruction_errors(insn, config)
     if errors:
         where = f"instruction {index} " if index is not None else ""
-        raise IsaError(f"{where}({mnemonic(insn)}): " + "; ".join(errors))
+        raise IsaError(f"{where}({mnemonic(insn)}): " + "; ".join(errors), index=index,
+                       mnemonic=mnemonic(insn))
 
 
 def _token_flag_errors(insn: Instruction) -> list[str]:
@@ -198,6 +210,58 @@ def instruction_byte_range(insn_offset: int, insn_count: int) -> tuple[int, int]
     return insn_offset * INSN_BYTES, (insn_offset + insn_count) * INSN_BYTES
 
 
+def instruction_range_error(insn_offset: int, insn_count: int, pool_bytes: int) -> str | None:
+    """Why instructions ``[insn_offset, +insn_count)`` cannot be fetched from the pool, if so."""
+    for name, value in (("insn_offset", insn_offset), ("insn_count", insn_count)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+            return f"{name} must be a non-negative integer, got {value!r}"
+    first, end = instruction_byte_range(insn_offset, insn_count)
+    if end > pool_bytes:
+        return (f"instructions [{insn_offset}, {insn_offset + insn_count}) occupy pool bytes "
+                f"[{first}, {end}), outside the {pool_bytes}-byte device pool")
+    return None
+
+
+def _raw_mnemonic(words: np.ndarray) -> str:
+    """The name of a word pair that does not decode: its opcode, if that one is valid."""
+    opcode = int(decode_opcodes(words)[0])
+    return Opcode(opcode).name if opcode in Opcode._value2member_map_ else f"opcode {opcode}"
+
+
+def launch_problems(insn: Instruction, config: HardwareConfig, pool_bytes: int | None) -> list[str]:
+    """Everything that forbids launching ``insn``: malformed, or DRAM outside the pool."""
+    problems = instruction_errors(insn, config)
+    if pool_bytes is not None:
+        dram_error = dram_range_error(insn, config, pool_bytes)
+        if dram_error:
+            problems.append(dram_error)
+    return problems
+
+
+def decode_launch(words: np.ndarray, config: HardwareConfig, pool_bytes: int,
+                  insn_offset: int) -> list[Instruction]:
+    """Decode the instructions of one launch and check each of them before anything runs.
+
+    The card runtime and the simulator both call this, so a program one of them refuses
+    the other refuses too. Raises :class:`IsaError` naming the first bad instruction
+    (``IsaError.index``) and all its problems.
+    """
+    try:
+        insns = decode_instructions(words, config, first_index=insn_offset)
+    except EncodingError as err:
+        index = err.index if err.index is not None else insn_offset
+        name = _raw_mnemonic(words[index - insn_offset])
+        problem = str(err).removeprefix(f"instruction {index}: ")
+        raise IsaError(f"instruction {index} ({name}): cannot be decoded: {problem}",
+                       index=index, mnemonic=name) from err
+    for index, insn in enumerate(insns, start=insn_offset):
+        problems = launch_problems(insn, config, pool_bytes)
+        if problems:
+            raise IsaError(f"instruction {index} ({mnemonic(insn)}): " + "; ".join(problems),
+                           index=index, mnemonic=mnemonic(insn))
+    return insns
+
+
 # ------------------------------------------------------------------ loop indices
 @dataclass(frozen=True)
 class LoopIndices:
@@ -235,7 +299,9 @@ def module_of(insn: Instruction) -> Module:
 
 
 __all__ = [
-    "FinishInsn",
+    "decode_launch",
+    "instruction_range_error",
+    "launch_problems",
     "IsaError",
     "LoopIndices",
     "check_instruction",

@@ -128,72 +128,23 @@ int window_source(const mem_insn_t *m, uint y, uint x, ulong *dram)
     return 1;
 }
 
-/* The loops below share one shape: walk the padded window row by row; the SRAM element
- * index advances by one per element, wrapped to the buffer depth. */
-void load_uop(const mem_insn_t *m, SRAM uint *uop_mem, __global const uint *uops)
-{
-    const uint width = padded_width(m);
-    for (uint y = 0; y < padded_rows(m); ++y)
-        for (uint x = 0; x < width; ++x) {
-            const uint s = (m->sram_base + y * width + x) & UOP_MASK;
-            ulong d;
-            uop_mem[s] = window_source(m, y, x, &d) ? uops[d] : 0u;
-        }
-}
-
-void load_inp(const mem_insn_t *m, SRAM char *inp_mem, __global const char *inputs)
-{
-    const uint width = padded_width(m);
-    for (uint y = 0; y < padded_rows(m); ++y)
-        for (uint x = 0; x < width; ++x) {
-            const uint s = (m->sram_base + y * width + x) & INP_MASK;
-            ulong d;
-            const int inside = window_source(m, y, x, &d);
-            for (uint j = 0; j < INP_ELEM_BYTES; ++j)
-                inp_mem[s * INP_ELEM_BYTES + j] = inside ? inputs[d * INP_ELEM_BYTES + j] : 0;
-        }
-}
-
-void load_wgt(const mem_insn_t *m, SRAM char *wgt_mem, __global const char *weights)
-{
-    const uint width = padded_width(m);
-    for (uint y = 0; y < padded_rows(m); ++y)
-        for (uint x = 0; x < width; ++x) {
-            const uint s = (m->sram_base + y * width + x) & WGT_MASK;
-            ulong d;
-            const int inside = window_source(m, y, x, &d);
-            for (uint j = 0; j < WGT_ELEM_BYTES; ++j)
-                wgt_mem[s * WGT_ELEM_BYTES + j] = inside ? weights[d * WGT_ELEM_BYTES + j] : 0;
-        }
-}
-
-/* LOAD ACC: int32 elements (little-endian in the pool, as the device stores int). */
-void load_acc(const mem_insn_t *m, SRAM int *acc_mem, __global const int *biases)
-{
-    const uint width = padded_width(m);
-    for (uint y = 0; y < padded_rows(m); ++y)
-        for (uint x = 0; x < width; ++x) {
-            const uint s = (m->sram_base + y * width + x) & ACC_MASK;
-            ulong d;
-            const int inside = window_source(m, y, x, &d);
-            for (uint j = 0; j < ACC_ELEM_WORDS; ++j)
-                acc_mem[s * ACC_ELEM_WORDS + j] = inside ? biases[d * ACC_ELEM_WORDS + j] : 0;
-        }
-}
-
-/* LOAD ACC_8BIT: int8 elements of OUT's shape, sign-extended into ACC. */
-void load_acc_8bit(const mem_insn_t *m, SRAM int *acc_mem, __global const char *inputs)
-{
-    const uint width = padded_width(m);
-    for (uint y = 0; y < padded_rows(m); ++y)
-        for (uint x = 0; x < width; ++x) {
-            const uint s = (m->sram_base + y * width + x) & ACC_MASK;
-            ulong d;
-            const int inside = window_source(m, y, x, &d);
-            for (uint j = 0; j < OUT_ELEM_BYTES; ++j)
-                acc_mem[s * ACC_ELEM_WORDS + j] = inside ? (int)inputs[d * OUT_ELEM_BYTES + j] : 0;
-        }
-}
+/* Copy the padded window of LOAD *m into an SRAM buffer whose elements hold LANES values
+ * of type T: window element (y, x) lands in SRAM element (sram_base + y * width + x),
+ * wrapped to the buffer depth with MASK; inside the unpadded window its LANES values come
+ * from DRAM element d (converted to T, which sign-extends ACC_8BIT's int8), and in the
+ * padding they are zero. One loop nest serves every memory, as one templated HLS loop. */
+#define LOAD_WINDOW(m, sram, MASK, LANES, T, dram)                                        \
+    do {                                                                                  \
+        const uint width_ = padded_width(m);                                              \
+        for (uint y = 0; y < padded_rows(m); ++y)                                         \
+            for (uint x = 0; x < width_; ++x) {                                           \
+                const uint s = ((m)->sram_base + y * width_ + x) & (MASK);                \
+                ulong d;                                                                  \
+                const int inside = window_source((m), y, x, &d);                          \
+                for (uint j = 0; j < (LANES); ++j)                                        \
+                    (sram)[s * (LANES) + j] = inside ? (T)(dram)[d * (LANES) + j] : (T)0; \
+            }                                                                             \
+    } while (0)
 
 void execute_load(ulong w0, ulong w1, SRAM uint *uop_mem, SRAM char *inp_mem,
                   SRAM char *wgt_mem, SRAM int *acc_mem, __global const uint *uops,
@@ -204,11 +155,12 @@ void execute_load(ulong w0, ulong w1, SRAM uint *uop_mem, SRAM char *inp_mem,
     if (m.x_size == 0 || m.y_size == 0)
         return; /* a token carrier: moves nothing, not even padding */
     switch ((uint)FIELD(MEM, MEMORY_TYPE, w0, w1)) {
-    case VTA_MEM_UOP: load_uop(&m, uop_mem, uops); break;
-    case VTA_MEM_INP: load_inp(&m, inp_mem, inputs); break;
-    case VTA_MEM_WGT: load_wgt(&m, wgt_mem, weights); break;
-    case VTA_MEM_ACC: load_acc(&m, acc_mem, biases); break;
-    case VTA_MEM_ACC_8BIT: load_acc_8bit(&m, acc_mem, inputs); break;
+    case VTA_MEM_UOP: LOAD_WINDOW(&m, uop_mem, UOP_MASK, 1, uint, uops); break;
+    case VTA_MEM_INP: LOAD_WINDOW(&m, inp_mem, INP_MASK, INP_ELEM_BYTES, char, inputs); break;
+    case VTA_MEM_WGT: LOAD_WINDOW(&m, wgt_mem, WGT_MASK, WGT_ELEM_BYTES, char, weights); break;
+    /* ACC: int32 lanes; ACC_8BIT: int8 lanes of OUT's shape (as many as ACC has). */
+    case VTA_MEM_ACC: LOAD_WINDOW(&m, acc_mem, ACC_MASK, ACC_ELEM_WORDS, int, biases); break;
+    case VTA_MEM_ACC_8BIT: LOAD_WINDOW(&m, acc_mem, ACC_MASK, OUT_ELEM_BYTES, int, inputs); break;
     default: break; /* LOAD OUT and unknown memories: rejected by the runtime */
     }
 }

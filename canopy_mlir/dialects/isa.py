@@ -1075,13 +1075,8 @@ def decode_program_instructions(data: bytes | np.ndarray, config: HardwareConfig
     words = _instruction_words(data)
     try:
         insns = decode_instructions(words, config)
-    except EncodingError:
-        for index in range(len(words)):  # Locate the first bad instruction.
-            try:
-                decode_instructions(words[index:index + 1], config, first_index=index)
-            except EncodingError as err:
-                raise _located(index, str(err)) from None
-        raise
+    except EncodingError as err:
+        raise _located(err.index or 0, str(err)) from None
     _check_unused_bits(words, config)
     return insns
 

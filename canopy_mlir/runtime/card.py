@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from canopy_mlir.hw import INSN_BYTES, HardwareConfig, load_config
-from canopy_mlir.isa_format import WORDS_PER_INSN, EncodingError, Instruction, decode_instructions
-from canopy_mlir.isa_semantics import dram_range_error, instruction_errors, mnemonic
+from canopy_mlir.isa_format import WORDS_PER_INSN, Instruction
+from canopy_mlir.isa_semantics import IsaError, decode_launch, instruction_range_error
 from canopy_mlir.runtime.allocator import AllocatorError, PoolAllocator, align_up
 from canopy_mlir.runtime.kernel_build import KERNEL_NAME, build_program, sram_bytes
 
@@ -167,22 +167,13 @@ class Card:
             return []
         raw = self._read_bytes(insn_offset * INSN_BYTES, insn_count * INSN_BYTES)
         words = raw.view("<u8").reshape(-1, WORDS_PER_INSN)
-        launch = f"launch of instructions [{insn_offset}, {insn_offset + insn_count})"
         try:
-            insns = decode_instructions(words, self.config, first_index=insn_offset)
-        except EncodingError as err:
-            raise CardError(f"{self.describe()}: refusing the {launch}: {err}") from None
-        for index, insn in enumerate(insns, start=insn_offset):
-            errors = instruction_errors(insn, self.config)
-            dram_error = dram_range_error(insn, self.config, self.pool_bytes)
-            if dram_error:
-                errors.append(dram_error)
-            if errors:
-                raise CardError(
-                    f"{self.describe()}: refusing the {launch}: instruction {index} "
-                    f"({mnemonic(insn)}): " + "; ".join(errors)
-                )
-        return insns
+            return decode_launch(words, self.config, self.pool_bytes, insn_offset)
+        except IsaError as err:
+            raise CardError(
+                f"{self.describe()}: refusing the launch of instructions "
+                f"[{insn_offset}, {insn_offset + insn_count}): {err}"
+            ) from None
 
     # ---------------------------------------------------------------- lifetime
     def close(self) -> None:
@@ -233,15 +224,11 @@ class Card:
         return np.ascontiguousarray(little).reshape(-1).view(np.uint8)
 
     def _check_insn_range(self, insn_offset: int, insn_count: int) -> None:
-        for name, value in (("insn_offset", insn_offset), ("insn_count", insn_count)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-                raise CardError(f"{name} must be a non-negative integer, got {value!r}")
-        first, end = insn_offset * INSN_BYTES, (insn_offset + insn_count) * INSN_BYTES
-        if end > self.pool_bytes or insn_offset + insn_count > _KERNEL_ARG_MAX:
-            raise CardError(
-                f"{self.describe()}: instructions [{insn_offset}, {insn_offset + insn_count}) "
-                f"occupy pool bytes [{first}, {end}), outside the {self.pool_bytes}-byte pool"
-            )
+        problem = instruction_range_error(insn_offset, insn_count, self.pool_bytes)
+        if problem is None and insn_offset + insn_count > _KERNEL_ARG_MAX:
+            problem = f"instruction indices beyond {_KERNEL_ARG_MAX} do not fit the kernel's uint"
+        if problem:
+            raise CardError(f"{self.describe()}: {problem}")
 
     # ---------------------------------------------------------------- backend hooks
     def _write_bytes(self, offset: int, data: np.ndarray) -> None:

@@ -33,26 +33,22 @@ from canopy_mlir.hw import HardwareConfig
 from canopy_mlir.isa_format import (
     AluInsn,
     AluOpcode,
-    EncodingError,
     GemmInsn,
     Instruction,
     LoadInsn,
     LoopInstruction,
     MemInstruction,
     MemoryType,
-    Opcode,
     StoreInsn,
-    decode_instructions,
-    decode_opcodes,
     decode_uop_fields,
 )
 from canopy_mlir.isa_semantics import (
     IsaError,
     LoopIndices,
-    check_instruction,
     dram_elem_bytes,
-    dram_range_error,
+    decode_launch,
     instruction_byte_range,
+    instruction_range_error,
     loop_indices,
     mnemonic,
 )
@@ -164,39 +160,18 @@ class Simulator:
                 raise SimulationError.at(index, mnemonic(insn), str(fault)) from None
         return launch.stats
 
-    # --------------------------------------------------------- fetch and check
     def _fetch_program(self, insn_offset: int, insn_count: int) -> list[tuple[int, Instruction]]:
         """Decode and statically check the whole program before anything runs."""
-        first, end = self._instruction_bytes(insn_offset, insn_count)
-        words = np.frombuffer(self.pool[first:end].tobytes(), dtype="<u8")
-        words = words.reshape(-1, INSN_WORDS)
-        insns = _decode_program(words, self.config, insn_offset)
-        program = list(enumerate(insns, start=insn_offset))
-        for index, insn in program:
-            self._check_static(index, insn)
-        return program
-
-    def _instruction_bytes(self, insn_offset: int, insn_count: int) -> tuple[int, int]:
-        if insn_offset < 0 or insn_count < 0:
-            raise SimulationError(
-                f"instruction range offset {insn_offset}, count {insn_count}: both must be >= 0"
-            )
-        first, end = instruction_byte_range(insn_offset, insn_count)
-        if end > self.pool.size:
-            raise SimulationError(
-                f"instructions [{insn_offset}, {insn_offset + insn_count}) occupy pool bytes "
-                f"[{first}, {end}), outside the {self.pool.size}-byte device pool"
-            )
-        return first, end
-
-    def _check_static(self, index: int, insn: Instruction) -> None:
-        try:
-            check_instruction(insn, self.config, index)
-        except IsaError as err:
-            raise SimulationError(str(err), index=index, mnemonic=mnemonic(insn)) from err
-        problem = dram_range_error(insn, self.config, self.pool.size)
+        problem = instruction_range_error(insn_offset, insn_count, self.pool.size)
         if problem:
-            raise SimulationError.at(index, mnemonic(insn), problem)
+            raise SimulationError(problem)
+        first, end = instruction_byte_range(insn_offset, insn_count)
+        words = np.frombuffer(self.pool[first:end].tobytes(), dtype="<u8").reshape(-1, INSN_WORDS)
+        try:
+            insns = decode_launch(words, self.config, self.pool.size, insn_offset)
+        except IsaError as err:
+            raise SimulationError(str(err), index=err.index, mnemonic=err.mnemonic) from err
+        return list(enumerate(insns, start=insn_offset))
 
 
 def simulate(config: HardwareConfig, pool: np.ndarray, insn_offset: int,
@@ -216,34 +191,6 @@ def _checked_pool(pool: np.ndarray) -> np.ndarray:
     if not pool.flags.c_contiguous:
         raise SimulationError("the device pool must be a contiguous array (got a strided view)")
     return pool
-
-
-def _decode_program(words: np.ndarray, config: HardwareConfig,
-                    insn_offset: int) -> list[Instruction]:
-    """Decode in bulk; on failure, decode one by one to name the first bad instruction."""
-    try:
-        return decode_instructions(words, config, first_index=insn_offset)
-    except EncodingError:
-        pass
-    for row in range(len(words)):
-        index = insn_offset + row
-        try:
-            decode_instructions(words[row:row + 1], config, first_index=index)
-        except EncodingError as err:
-            problem = str(err).removeprefix(f"instruction {index}: ")
-            raise SimulationError.at(
-                index, _raw_mnemonic(words[row]), f"cannot be decoded: {problem}"
-            ) from err
-    raise AssertionError("bulk decode failed but every instruction decodes alone")
-
-
-def _raw_mnemonic(words: np.ndarray) -> str:
-    """The name of an instruction that does not decode: its opcode, if that is valid."""
-    opcode = int(decode_opcodes(words)[0])
-    try:
-        return Opcode(opcode).name
-    except ValueError:
-        return f"opcode {opcode}"
 
 
 # --------------------------------------------------------------------------- launch

@@ -38,7 +38,7 @@ from enum import Enum, StrEnum
 
 import numpy as np
 
-from canopy_mlir.hw import INSN_BYTES, UOP_BYTES, HardwareConfig
+from canopy_mlir.hw import UOP_BYTES, HardwareConfig
 from canopy_mlir.isa_format import (
     GemmInsn,
     Instruction,
@@ -55,8 +55,9 @@ from canopy_mlir.isa_format import (
 )
 from canopy_mlir.isa_semantics import (
     dram_elem_bytes,
-    dram_range_error,
-    instruction_errors,
+    instruction_byte_range,
+    instruction_range_error,
+    launch_problems,
     loop_indices,
     mnemonic,
 )
@@ -115,16 +116,10 @@ class ProgramView:
         Messages count instructions from the start of the program (``first_index`` 0).
         """
         _check_pool(pool)
-        if insn_offset < 0 or insn_count < 0:
-            raise ProgramViewError(
-                f"instruction offset {insn_offset} and count {insn_count} must be >= 0"
-            )
-        first, end = insn_offset * INSN_BYTES, (insn_offset + insn_count) * INSN_BYTES
-        if end > pool.size:
-            raise ProgramViewError(
-                f"instructions [{insn_offset}, {insn_offset + insn_count}) (bytes "
-                f"[{first}, {end})) lie outside the {pool.size}-byte device pool"
-            )
+        problem = instruction_range_error(insn_offset, insn_count, pool.size)
+        if problem:
+            raise ProgramViewError(problem)
+        first, end = instruction_byte_range(insn_offset, insn_count)
         instructions = decode_instructions(pool[first:end].tobytes(), config)
         return cls(config, instructions, pool, 0)
 
@@ -691,9 +686,7 @@ class _Checker:
     def _check_instructions(self) -> None:
         pool_bytes = self.view.pool_bytes
         for position, insn in enumerate(self.view.instructions):
-            problems = instruction_errors(insn, self.config)
-            if pool_bytes is not None:
-                problems += [e for e in [dram_range_error(insn, self.config, pool_bytes)] if e]
+            problems = launch_problems(insn, self.config, pool_bytes)
             if problems:
                 self.invalid.add(position)
                 self.report.errors.append(f"{self.view.describe(position)}: " + "; ".join(problems))

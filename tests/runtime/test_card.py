@@ -589,7 +589,7 @@ def test_run_rejects_malformed_instruction_before_launching(card):
 def test_run_rejects_undecodable_instruction(card):
     buf = _launch_image(card, [FinishInsn()])
     card.write(buf, np.array([7, 0], dtype="<u8"), offset=INSN_BYTES)  # opcode 7
-    with pytest.raises(CardError, match="instruction 1: opcode 7 is not one of"):
+    with pytest.raises(CardError, match=r"instruction 1 \(opcode 7\): cannot be decoded: opcode 7 is not one of"):
         card.run(0, 2)
 
 
