@@ -21,7 +21,7 @@ from canopy_mlir.isa_programs import (
     reference_gemm,
     run_gemm,
 )
-from canopy_mlir.runtime.card import OpenCLCard, SimulatedCard
+from canopy_mlir.runtime.card import CardError, OpenCLCard, SimulatedCard
 from canopy_mlir.runtime.timing import estimate_cycles
 from canopy_mlir.runtime.token_checker import ProgramView, check_tokens
 
@@ -69,5 +69,14 @@ def main() -> int:
     return 0 if card_ok and sim_ok and tokens.ok else 1
 
 
+def run_demo() -> int:
+    """``main`` with card errors (no OpenCL device, a bad CANOPY_OPENCL_DEVICE) as one line."""
+    try:
+        return main()
+    except CardError as err:
+        print(f"canopy_mlir demo: {err}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_demo())

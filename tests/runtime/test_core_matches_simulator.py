@@ -44,7 +44,7 @@ def run_on(card, program: RandomProgram) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", CONFIGS)
-@settings(max_examples=150)
+@settings(max_examples=300)
 @given(data=st.data())
 def test_opencl_core_equals_simulator(cards, name, data):
     program = data.draw(random_programs(PRESETS[name]))
