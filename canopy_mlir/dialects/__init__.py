@@ -18,8 +18,15 @@ def _isa() -> Dialect:
     return Isa
 
 
+def _graph() -> Dialect:
+    from canopy_mlir.dialects.graph import Graph
+
+    return Graph
+
+
 ALL_DIALECTS: dict[str, Callable[[], Dialect]] = {
     "isa": _isa,
+    "graph": _graph,
 }
 
 

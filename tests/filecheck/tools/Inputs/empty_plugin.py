@@ -1,0 +1,1 @@
+"""A plugin that adds nothing (canopy-opt must say so)."""
