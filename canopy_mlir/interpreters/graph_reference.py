@@ -979,11 +979,11 @@ def transpose(input: np.ndarray, *, perm: Sequence[int] | None = None) -> np.nda
     """ONNX Transpose; ``perm`` None reverses the axes (ONNX's default)."""
     x = np.asarray(input)
     if perm is None:
-        return np.ascontiguousarray(x.transpose())
+        return x.transpose().copy()
     perm_ = tuple(int(p) for p in perm)
     if sorted(perm_) != list(range(x.ndim)):
         raise _fail("transpose", f"'perm' {list(perm_)} is not a permutation of the {x.ndim} axes")
-    return np.ascontiguousarray(x.transpose(perm_))
+    return x.transpose(perm_).copy()  # copy, not ascontiguousarray: keeps rank 0
 
 
 def concat(*inputs: np.ndarray, axis: int) -> np.ndarray:
@@ -1055,6 +1055,20 @@ def pad(
 # ---------------------------------------------------------------------------------------
 
 
+def _quantization_axis(x: np.ndarray, scale: np.ndarray, zero_point: np.ndarray | None,
+                       axis: int, op: str) -> tuple[int, int]:
+    """The axis and channel count of a quantize/dequantize.
+
+    ONNX ignores ``axis`` when scale and zero point are per-tensor (one element), so it
+    is only checked against the input's rank for per-axis quantization.
+    """
+    per_tensor = np.size(scale) == 1 and (zero_point is None or np.size(zero_point) == 1)
+    if per_tensor or x.ndim == 0:
+        return 0, (x.shape[0] if x.ndim else 1)
+    axis_ = _normalize_axis(int(axis), x.ndim, op)
+    return axis_, x.shape[axis_]
+
+
 def quantize_linear(
     input: np.ndarray, scale: np.ndarray, zero_point: np.ndarray | None = None, *, axis: int = 1
 ) -> np.ndarray:
@@ -1069,8 +1083,7 @@ def quantize_linear(
     if x.dtype.kind not in "fi":
         raise _fail(op, f"'input' must be float32 or int32, got {x.dtype}")
     dtype = _quantized_dtype(zero_point, np.uint8, op)
-    axis_ = _normalize_axis(int(axis), builtins.max(x.ndim, 1), op)
-    channels = x.shape[axis_] if x.ndim else 1
+    axis_, channels = _quantization_axis(x, scale, zero_point, axis, op)
     s = _per_axis(np.asarray(scale), x.ndim, axis_, channels, op, "scale").astype(np.float32)
     zp = _per_axis(zero_point, x.ndim, axis_, channels, op, "zero point")
     quotient = x / s if x.dtype == np.float32 else x.astype(np.float64) / s.astype(np.float64)
@@ -1089,8 +1102,7 @@ def dequantize_linear(
     op = "dequantize_linear"
     x = np.asarray(input)
     _require_integer(x, op, "input")
-    axis_ = _normalize_axis(int(axis), builtins.max(x.ndim, 1), op)
-    channels = x.shape[axis_] if x.ndim else 1
+    axis_, channels = _quantization_axis(x, scale, zero_point, axis, op)
     s = _per_axis(np.asarray(scale), x.ndim, axis_, channels, op, "scale").astype(np.float32)
     zp = _per_axis(zero_point, x.ndim, axis_, channels, op, "zero point")
     if zp is not None and zp.dtype != x.dtype:
