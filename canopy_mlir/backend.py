@@ -36,7 +36,6 @@ compiled path for the accelerator will be another :class:`Executor`, passed as
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -124,10 +123,6 @@ class InterpreterExecutor:
 
 
 # =================================================================== preparation
-_CONSTANT_INPUT_REASON = re.compile(r"'(?P<name>[^']*)' must be a constant known at import time")
-_GRAPH_INPUT_NODE = re.compile(r"graph input '(?P<name>.*)'")
-
-
 @dataclass(frozen=True)
 class _Plan:
     """What the import of a model needs from each call, found by the support check."""
@@ -149,15 +144,17 @@ def _runtime_input_names(model: onnx.ModelProto) -> list[str]:
 
 
 def _bindable_input(issue: SupportIssue, inputs: set[str]) -> tuple[str, str] | None:
-    """``("constant" | "shape", name)`` when a call's inputs resolve ``issue``, else None."""
+    """``("constant" | "shape", name)`` when a call's inputs resolve ``issue``, else None.
+
+    A node that needs a run-time graph input as a constant is resolved by importing with
+    that call's value; a graph input with dynamic dimensions by that call's shape.
+    """
+    if issue.value not in inputs:
+        return None
     if issue.kind in (NON_CONSTANT_INPUT, DYNAMIC_SHAPE) and issue.op_type:
-        match = _CONSTANT_INPUT_REASON.search(issue.reason)
-        if match and match.group("name") in inputs:
-            return "constant", match.group("name")
+        return "constant", issue.value
     if issue.kind == DYNAMIC_SHAPE and not issue.op_type:
-        match = _GRAPH_INPUT_NODE.fullmatch(issue.node)
-        if match and match.group("name") in inputs:
-            return "shape", match.group("name")
+        return "shape", issue.value
     return None
 
 

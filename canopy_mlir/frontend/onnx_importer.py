@@ -101,12 +101,16 @@ class SupportIssue:
 
     ``node`` is the node's name (``#index`` when unnamed) or, for graph-level problems,
     a description such as ``graph input 'x'``; ``op_type`` is empty for those.
+    ``value`` names the tensor the issue is about when there is one (the graph input
+    with a dynamic shape, the run-time input a node needs as a constant), so that
+    callers such as the ONNX backend can act on it without parsing ``reason``.
     """
 
     node: str
     op_type: str
     kind: str
     reason: str
+    value: str = ""
 
     def __str__(self) -> str:
         where = f"node '{self.node}' ({self.op_type})" if self.op_type else self.node
@@ -182,10 +186,11 @@ def _element_type_of(dtype: np.dtype) -> Attribute:
 class _Unsupported(Exception):
     """Raised inside a node handler: the node cannot be imported (becomes an issue)."""
 
-    def __init__(self, kind: str, reason: str):
+    def __init__(self, kind: str, reason: str, value: str = ""):
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
+        self.value = value
 
 
 class _Downstream(Exception):
@@ -315,6 +320,7 @@ class _NodeContext:
             f"input {index} ({role}) '{self.input_name(index)}' must be a constant known at "
             "import time (an initializer, a Constant node, or computable from those and "
             "static shapes), but it is computed at run time",
+            value=self.input_name(index),
         )
 
     def optional_constant(self, index: int, role: str) -> np.ndarray | None:
@@ -1151,8 +1157,9 @@ class _Importer:
         self.inferred: dict[str, _OnnxType] = {}
 
     # ------------------------------------------------------------------ issues
-    def report_issue(self, node: str, op_type: str, kind: str, reason: str) -> None:
-        self.issues.append(SupportIssue(node, op_type, kind, reason))
+    def report_issue(self, node: str, op_type: str, kind: str, reason: str,
+                     value: str = "") -> None:
+        self.issues.append(SupportIssue(node, op_type, kind, reason, value))
 
     def report(self) -> SupportReport:
         return SupportReport(
@@ -1234,6 +1241,7 @@ class _Importer:
                 where, "", DYNAMIC_SHAPE,
                 f"has no declared shape: pass input_shapes={{'{value_info.name}': (...)}} "
                 f"(canopy-import --input-shape {value_info.name}=D0,D1,...)",
+                value=value_info.name,
             )
             return None
         dynamic = [i for i, d in enumerate(declared.dims) if d is None]
@@ -1249,6 +1257,7 @@ class _Importer:
                 f"has dynamic dimension{'s' if len(dynamic) > 1 else ''} {named} of shape "
                 f"{_format_dims(declared.dims)}: pass input_shapes={{'{value_info.name}': {example}}} "
                 f"(canopy-import --input-shape {value_info.name}={','.join(map(str, example))})",
+                value=value_info.name,
             )
             return None
         return declared.static_dims
@@ -1376,7 +1385,7 @@ class _Importer:
         try:
             outputs = self._outputs_of(node)
         except _Unsupported as problem:
-            self.report_issue(label, node.op_type, problem.kind, problem.reason)
+            self.report_issue(label, node.op_type, problem.kind, problem.reason, problem.value)
             outputs = None
         except _Downstream:
             outputs = None
@@ -1509,7 +1518,7 @@ class _Importer:
             try:
                 results.append(self.materialize(output.name, value))
             except _Unsupported as problem:
-                self.report_issue(where, "", problem.kind, problem.reason)
+                self.report_issue(where, "", problem.kind, problem.reason, problem.value)
             except _Downstream:
                 pass
         return results
