@@ -24,9 +24,16 @@ def _graph() -> Dialect:
     return Graph
 
 
+def _tile() -> Dialect:
+    from canopy_mlir.dialects.tile import Tile
+
+    return Tile
+
+
 ALL_DIALECTS: dict[str, Callable[[], Dialect]] = {
     "isa": _isa,
     "graph": _graph,
+    "tile": _tile,
 }
 
 

@@ -108,6 +108,11 @@ def diagnostics_to(sink: DiagnosticSink) -> Iterator[DiagnosticSink]:
         _SINK.reset(token)
 
 
+def collecting_diagnostics() -> bool:
+    """Whether a tool collects diagnostics now (library use prints them to stderr)."""
+    return _SINK.get() is not None
+
+
 def _emit(op: Operation | None, severity: Severity, message: str) -> None:
     sink = _SINK.get()
     if sink is None:

@@ -118,10 +118,17 @@ def _graph_fuse_activations() -> type[ModulePass]:
     return GraphFuseActivations
 
 
+def _graph_fold_qdq() -> type[ModulePass]:
+    from canopy_mlir.transforms.graph_fold_qdq import GraphFoldQdq
+
+    return GraphFoldQdq
+
+
 ALL_PASSES["graph-canonicalize"] = _graph_canonicalize
 ALL_PASSES["graph-fold-constants"] = _graph_fold_constants
 ALL_PASSES["graph-fold-batchnorm"] = _graph_fold_batchnorm
 ALL_PASSES["graph-fuse-activations"] = _graph_fuse_activations
+ALL_PASSES["graph-fold-qdq"] = _graph_fold_qdq
 
 
 __all__ = ["ALL_PASSES", "PassStatistics", "collecting_statistics", "record_statistic"]
