@@ -124,11 +124,18 @@ def _graph_fold_qdq() -> type[ModulePass]:
     return GraphFoldQdq
 
 
+def _graph_partition() -> type[ModulePass]:
+    from canopy_mlir.transforms.graph_partition import GraphPartition
+
+    return GraphPartition
+
+
 ALL_PASSES["graph-canonicalize"] = _graph_canonicalize
 ALL_PASSES["graph-fold-constants"] = _graph_fold_constants
 ALL_PASSES["graph-fold-batchnorm"] = _graph_fold_batchnorm
 ALL_PASSES["graph-fuse-activations"] = _graph_fuse_activations
 ALL_PASSES["graph-fold-qdq"] = _graph_fold_qdq
+ALL_PASSES["graph-partition"] = _graph_partition
 
 
 __all__ = ["ALL_PASSES", "PassStatistics", "collecting_statistics", "record_statistic"]
