@@ -1,8 +1,18 @@
 """Named pass pipelines: ``canopy-opt -p canopy-default`` stands for a list of passes.
 
 A named pipeline is a pipeline spec (the text ``-p`` takes) under a name. Names may be
-mixed with passes and with other names: ``-p 'canopy-default,dce'``. Names take no
-options (give the passes' options by spelling the passes out).
+mixed with passes and with other names: ``-p 'canopy-default,dce'``.
+
+A pipeline may declare options (``PipelineOption``): each is routed to the passes of the
+expansion that take it, the way ``mlir-opt``'s pass pipelines forward their options::
+
+    canopy-opt -f onnx model.onnx -p 'canopy-to-tile{calibration-random=4 config=tiny}'
+
+gives ``calibration-random=4`` to ``graph-quantize`` and ``config=tiny`` to
+``graph-partition`` and ``convert-graph-to-tile``. A pass listed as *optional* is part of
+the expansion only when one of its options is given (``graph-quantize`` runs only when
+calibration data is named: a QDQ model needs none). Undeclared options are an error that
+lists the declared ones; a pipeline without options takes none.
 
 Adding one: append to ``NAMED_PIPELINES`` below (or call ``register_pipeline`` from a
 plugin, see ``canopy_mlir.tools.plugins``)::
@@ -30,12 +40,30 @@ class PipelineError(ValueError):
 
 
 @dataclass(frozen=True)
+class PipelineOption:
+    """An option of a named pipeline and the passes of its expansion that receive it."""
+
+    name: str
+    passes: tuple[str, ...]
+    help: str = ""
+
+
+@dataclass(frozen=True)
 class NamedPipeline:
-    """A pipeline spec under a name, and one line saying what it is for."""
+    """A pipeline spec under a name, and one line saying what it is for.
+
+    ``options`` are forwarded to passes (see the module docstring); ``optional`` names
+    passes of ``spec`` that are dropped unless one of the options routed to them is given.
+    """
 
     name: str
     spec: str
     description: str = ""
+    options: tuple[PipelineOption, ...] = ()
+    optional: tuple[str, ...] = ()
+
+    def option_names(self) -> list[str]:
+        return [option.name for option in self.options]
 
 
 NAMED_PIPELINES: dict[str, NamedPipeline] = {}
@@ -46,18 +74,31 @@ def register_pipeline(
     spec: str,
     description: str = "",
     *,
+    options: tuple[PipelineOption, ...] = (),
+    optional: tuple[str, ...] = (),
     registry: dict[str, NamedPipeline] | None = None,
 ) -> NamedPipeline:
     """Register ``spec`` under ``name`` (in ``registry``, default ``NAMED_PIPELINES``).
 
-    The spec is parsed now, so a typo fails at registration rather than at use; the
-    passes it names are checked when it is expanded (plugins may add them later).
+    The spec is parsed now, so a typo fails at registration rather than at use (as does
+    an option routed to a pass the spec does not run); the passes it names are checked
+    when it is expanded (plugins may add them later).
     """
     registry = NAMED_PIPELINES if registry is None else registry
     if name in registry:
         raise PipelineError(f"pipeline '{name}' is already registered")
-    tuple(parse_pipeline(spec))
-    pipeline = NamedPipeline(name, spec, description)
+    names = {item.name for item in parse_pipeline(spec)}
+    for option in options:
+        missing = sorted(set(option.passes) - names)
+        if missing:
+            raise PipelineError(
+                f"pipeline '{name}': option '{option.name}' is routed to {', '.join(missing)}, "
+                "which the pipeline does not run"
+            )
+    strays = sorted(set(optional) - names)
+    if strays:
+        raise PipelineError(f"pipeline '{name}': optional {', '.join(strays)} not in its spec")
+    pipeline = NamedPipeline(name, spec, description, tuple(options), tuple(optional))
     registry[name] = pipeline
     return pipeline
 
@@ -99,16 +140,42 @@ def _expand(
         if named is None:
             expanded.append(item)
             continue
-        if item.parameters:
-            raise PipelineError(
-                f"pipeline '{item.name}' takes no options (it stands for "
-                f"'{named.spec}': spell the passes out to give them options)"
-            )
         if item.name in enclosing:
             cycle = " -> ".join((*enclosing, item.name))
             raise PipelineError(f"named pipeline cycle: {cycle}")
-        expanded.extend(_expand(named.spec, pipelines, (*enclosing, item.name)))
+        inner = _expand(named.spec, pipelines, (*enclosing, item.name))
+        expanded.extend(_apply_options(named, item.parameters, inner))
     return expanded
+
+
+def _apply_options(
+    named: NamedPipeline, given: Mapping[str, tuple], specs: list[ArgSpec]
+) -> list[ArgSpec]:
+    """``specs`` with the options ``given`` to ``named`` added to the passes they route to,
+    and its optional passes dropped unless an option reached them."""
+    if given and not named.options:
+        raise PipelineError(
+            f"pipeline '{named.name}' takes no options (it stands for "
+            f"'{named.spec}': spell the passes out to give them options)"
+        )
+    declared = {option.name: option for option in named.options}
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise PipelineError(
+            f"pipeline '{named.name}' has no option {', '.join(map(repr, unknown))} "
+            f"(its options: {', '.join(named.option_names())})"
+        )
+    routed: dict[str, dict[str, tuple]] = {}
+    for key, values in given.items():
+        for pass_name in declared[key].passes:
+            routed.setdefault(pass_name, {})[key] = values
+    result = []
+    for spec in specs:
+        extra = routed.get(spec.name, {})
+        if spec.name in named.optional and not extra:
+            continue
+        result.append(ArgSpec(spec.name, {**spec.parameters, **extra}) if extra else spec)
+    return result
 
 
 def instantiate_passes(
@@ -134,6 +201,8 @@ def describe_pipelines(pipelines: Mapping[str, NamedPipeline]) -> str:
     for named in sorted(pipelines.values(), key=lambda p: p.name):
         about = f"  ({named.description})" if named.description else ""
         lines.append(f"{named.name} = {named.spec}{about}")
+        for option in named.options:
+            lines.append(f"    {option.name}: {option.help} (to {', '.join(option.passes)})")
     return "\n".join(lines)
 
 
@@ -141,6 +210,7 @@ __all__ = [
     "NAMED_PIPELINES",
     "NamedPipeline",
     "PipelineError",
+    "PipelineOption",
     "describe_pipelines",
     "expand_pipeline",
     "instantiate_passes",

@@ -25,8 +25,16 @@ anyway. ``first-conv-min-channels`` (>= 0) overrides the threshold with a channe
 A card candidate reading an i32 tensor made on the host (the bias add / requantize of a
 host conv) stays on the host too: only i8/ui8 tensors cross from host to card.
 
+Card islands: a connected group of card ops doing fewer than ``island-min-macs`` (default
+1) multiply-accumulates, e.g. a lone integer relu between two host ops, goes back to the
+host: its ALU work is not worth two PCIe crossings (reason "card island of N ops...").
+
 Constants are left unmarked: they are data, placed with the ops that use them by the
 lowering (a weight goes to the card with its conv, a bias with its add).
+
+Crossings: a tensor made on one side and read on the other crosses PCIe once per run
+(function arguments and results live on the host; constants are placed once and do not
+count). The report and the statistics give their number and bytes per direction.
 
 :func:`partition_report` reads the attributes back into a :class:`PartitionReport` (ops
 and conv/matmul MACs per side, the card's share of MACs); the pass records the same
@@ -36,13 +44,14 @@ numbers as statistics (``canopy-opt -p graph-partition --mlir-pass-statistics``)
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import IntegerType, ModuleOp, StringAttr, TensorType
-from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
+from xdsl.ir import Attribute, Block, BlockArgument, Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from canopy_mlir.dialects import graph
@@ -238,6 +247,45 @@ class Partitioner:
         return _host(f"{op.name} window of {size} elements is not a power of two (ALU divides by SHR)")
 
 
+def _card_islands(ops: list[Operation], placements: dict[int, str]) -> list[list[Operation]]:
+    """The connected components of card ops (edges: a card op reading a card op's result)."""
+    parent = {id(op): id(op) for op in ops if placements.get(id(op)) == CARD}
+
+    def root(key: int) -> int:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for op in ops:
+        if id(op) not in parent:
+            continue
+        for value in op.operands:
+            owner = value.owner
+            if isinstance(owner, Operation) and id(owner) in parent:
+                parent[root(id(owner))] = root(id(op))
+    islands: dict[int, list[Operation]] = {}
+    for op in ops:
+        if id(op) in parent:
+            islands.setdefault(root(id(op)), []).append(op)
+    return list(islands.values())
+
+
+def _demote_small_islands(ops: list[Operation], placements: dict[int, Placement], min_macs: int) -> None:
+    """Move card islands with fewer than ``min_macs`` MACs to the host (in ``placements``)."""
+    sides = {key: p.side for key, p in placements.items()}
+    for island in _card_islands(ops, sides):
+        macs = sum(op_macs(op) for op in island)
+        if macs >= min_macs:
+            continue
+        reason = (
+            f"card island of {len(island)} op(s) with {macs} MACs (< island-min-macs {min_macs}): "
+            "ALU work alone is not worth the PCIe crossings"
+        )
+        for op in island:
+            placements[id(op)] = _host(reason)
+
+
 def _graph_ops(module: ModuleOp) -> Iterator[Operation]:
     """The graph ops of ``module`` in program order, constants excepted."""
     for op in module.walk():
@@ -256,6 +304,10 @@ class GraphPartition(ModulePass):
         "ops-on-host": "graph ops placed on the host",
         "macs-on-card": "conv/matmul multiply-accumulates on the card",
         "macs-on-host": "conv/matmul multiply-accumulates on the host",
+        "crossings-host-to-card": "tensors sent over PCIe to the card per run",
+        "crossings-card-to-host": "tensors read back over PCIe per run",
+        "bytes-host-to-card": "bytes sent to the card per run",
+        "bytes-card-to-host": "bytes read back per run",
     }
 
     config: str = "intelfocl"
@@ -267,18 +319,46 @@ class GraphPartition(ModulePass):
     first_conv_min_channels: int = -1
     """If >= 0: an entry conv with fewer input channels stays on the host (overrides utilisation)."""
 
+    island_min_macs: int = 1
+    """A connected group of card ops with fewer MACs than this goes back to the host."""
+
+    report: str = ""
+    """Write the partition report to this file after the pass ("-" for stderr)."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         partitioner = Partitioner(load_config(self.config), self.first_conv_min_utilisation, self.first_conv_min_channels)
-        for candidate in _graph_ops(op):
-            placement = partitioner.decide(candidate)
-            partitioner.placements[id(candidate)] = placement.side
-            candidate.attributes[PLACEMENT] = StringAttr(placement.side)
-            if placement.reason is None:
-                candidate.attributes.pop(PLACEMENT_REASON, None)
-            else:
-                candidate.attributes[PLACEMENT_REASON] = StringAttr(placement.reason)
-            record_statistic(self, f"ops-on-{placement.side}")
-            record_statistic(self, f"macs-on-{placement.side}", op_macs(candidate))
+        ops = list(_graph_ops(op))
+        decided: dict[int, Placement] = {}
+        for candidate in ops:
+            decided[id(candidate)] = partitioner.decide(candidate)
+            partitioner.placements[id(candidate)] = decided[id(candidate)].side
+        _demote_small_islands(ops, decided, self.island_min_macs)
+        for candidate in ops:
+            _mark(candidate, decided[id(candidate)])
+            record_statistic(self, f"ops-on-{decided[id(candidate)].side}")
+            record_statistic(self, f"macs-on-{decided[id(candidate)].side}", op_macs(candidate))
+        report = partition_report(op)
+        for direction, (count, size) in report.crossings.items():
+            record_statistic(self, f"crossings-{direction}", count)
+            record_statistic(self, f"bytes-{direction}", size)
+        self._write_report(report)
+
+    def _write_report(self, report: PartitionReport) -> None:
+        if not self.report:
+            return
+        if self.report == "-":
+            print(report, file=sys.stderr)
+            return
+        with open(self.report, "w") as handle:
+            handle.write(f"{report}\n")
+
+
+def _mark(op: Operation, placement: Placement) -> None:
+    op.attributes[PLACEMENT] = StringAttr(placement.side)
+    if placement.reason is None:
+        op.attributes.pop(PLACEMENT_REASON, None)
+    else:
+        op.attributes[PLACEMENT_REASON] = StringAttr(placement.reason)
 
 
 # ------------------------------------------------------------------ the report
@@ -292,11 +372,16 @@ class PlacedOp:
     macs: int
 
 
+HOST_TO_CARD, CARD_TO_HOST = "host-to-card", "card-to-host"
+
+
 @dataclass(frozen=True)
 class PartitionReport:
-    """Ops and MACs per side of a partitioned module."""
+    """Ops and MACs per side of a partitioned module, and the tensors crossing PCIe."""
 
     ops: tuple[PlacedOp, ...]
+    crossings: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Per direction (``host-to-card``, ``card-to-host``): (tensors, bytes) per run."""
 
     def count(self, side: str) -> int:
         return sum(1 for o in self.ops if o.side == side)
@@ -316,6 +401,10 @@ class PartitionReport:
             f"host: {self.count(HOST)} ops, {self.macs(HOST)} MACs",
             f"card share of MACs: {self.card_mac_share:.1%}",
         ]
+        lines += [
+            f"{direction}: {count} tensors, {size} bytes per run"
+            for direction, (count, size) in self.crossings.items()
+        ]
         lines += [f"  {o.side:4} {o.name}" + (f" ({o.reason})" if o.reason else "") for o in self.ops]
         return "\n".join(lines)
 
@@ -329,7 +418,48 @@ def partition_report(module: ModuleOp) -> PartitionReport:
             raise PartitionError(f"{op.name}: no valid {PLACEMENT} attribute ({side}); run graph-partition first")
         reason = op.attributes.get(PLACEMENT_REASON)
         placed.append(PlacedOp(op.name, side.data, reason.data if isinstance(reason, StringAttr) else None, op_macs(op)))
-    return PartitionReport(tuple(placed))
+    return PartitionReport(tuple(placed), _crossings(module))
+
+
+def _side_of_producer(value: SSAValue) -> str | None:
+    """Where ``value`` is made: host for arguments, the op's placement, None for constants."""
+    owner = value.owner
+    if isinstance(owner, Block):
+        return HOST
+    if isinstance(owner, graph.ConstantOp):
+        return None
+    side = owner.attributes.get(PLACEMENT)
+    return side.data if isinstance(side, StringAttr) else HOST
+
+
+def _side_of_consumer(op: Operation) -> str:
+    """Where ``op`` reads its operands: its placement; host for anything unplaced (return)."""
+    side = op.attributes.get(PLACEMENT)
+    return side.data if isinstance(side, StringAttr) else HOST
+
+
+def _tensor_bytes(value: SSAValue) -> int:
+    t = value.type
+    if not isinstance(t, TensorType):
+        return 0
+    width = t.element_type.bitwidth if hasattr(t.element_type, "bitwidth") else 32
+    return math.prod(t.get_shape()) * max(1, width // 8)
+
+
+def _crossings(module: ModuleOp) -> dict[str, tuple[int, int]]:
+    """(tensors, bytes) crossing per direction: each value counted once per direction."""
+    seen: dict[str, dict[int, int]] = {HOST_TO_CARD: {}, CARD_TO_HOST: {}}
+    for op in module.walk():
+        if isinstance(op, ModuleOp) or op.parent_op() is None:
+            continue
+        consumer = _side_of_consumer(op)
+        for value in op.operands:
+            producer = _side_of_producer(value)
+            if producer is None or producer == consumer:
+                continue
+            direction = HOST_TO_CARD if producer == HOST else CARD_TO_HOST
+            seen[direction][id(value)] = _tensor_bytes(value)
+    return {direction: (len(values), sum(values.values())) for direction, values in seen.items()}
 
 
 __all__ = [

@@ -52,6 +52,7 @@ from canopy_mlir.tools.pipelines import (
     NAMED_PIPELINES,
     NamedPipeline,
     PipelineError,
+    PipelineOption,
     expand_pipeline,
     instantiate_passes,
     pipeline_spec,
@@ -536,6 +537,32 @@ def test_named_pipeline_errors():
     with pytest.raises(PipelineError, match="already registered"):
         register_pipeline("canopy-default", "cse")
     assert NAMED_PIPELINES["canopy-default"].spec == spec
+
+
+def test_pipeline_options_are_routed_to_their_passes():
+    pipelines: dict[str, NamedPipeline] = {}
+    register_pipeline(
+        "lower",
+        "quantize,cse,partition,convert",
+        options=(
+            PipelineOption("seed", ("quantize",), "random seed"),
+            PipelineOption("config", ("partition", "convert"), "hardware"),
+        ),
+        optional=("quantize",),
+        registry=pipelines,
+    )
+    plain = expand_pipeline("lower", pipelines)
+    assert [str(s) for s in plain] == ["cse", "partition", "convert"]
+    routed = expand_pipeline('lower{seed=3 config="tiny"},dce', pipelines)
+    assert [str(s) for s in routed] == [
+        "quantize{seed=3}", 'cse', 'partition{config="tiny"}', 'convert{config="tiny"}', "dce"
+    ]
+    with pytest.raises(PipelineError, match=r"pipeline 'lower' has no option 'sed' \(its options: seed, config\)"):
+        expand_pipeline("lower{sed=3}", pipelines)
+    with pytest.raises(PipelineError, match="option 'x' is routed to nope, which the pipeline does not run"):
+        register_pipeline("bad", "cse", options=(PipelineOption("x", ("nope",)),), registry=pipelines)
+    with pytest.raises(PipelineError, match="optional dce not in its spec"):
+        register_pipeline("bad", "cse", optional=("dce",), registry=pipelines)
 
 
 def test_pipeline_spec_recreates_passes_with_options():

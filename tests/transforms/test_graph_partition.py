@@ -135,11 +135,19 @@ def test_report_and_statistics(folded: ModuleOp) -> None:
     assert report.card_mac_share == pytest.approx(card_macs / (card_macs + host_macs))
     graph_ops = [op for op in module.walk() if isinstance(op, graph.GraphOp) and not isinstance(op, graph.ConstantOp)]
     assert report.count("card") + report.count("host") == len(graph_ops)
+    # Crossings, from the ONNX shapes: to the card the host conv's i8 output (1x8x8x8) and
+    # the quantized flattened pool (1x16); back, the card conv's i8 output (1x16x8x8) and
+    # the gemm's i8 logits (1x10).
+    to_card, to_host = (2, 8 * 8 * 8 + 16), (2, 16 * 8 * 8 + 10)
+    assert report.crossings == {"host-to-card": to_card, "card-to-host": to_host}
     assert stats == {
         "ops-on-card": report.count("card"), "ops-on-host": report.count("host"),
         "macs-on-card": card_macs, "macs-on-host": host_macs,
+        "crossings-host-to-card": 2, "bytes-host-to-card": to_card[1],
+        "crossings-card-to-host": 2, "bytes-card-to-host": to_host[1],
     }
     text = str(report)
+    assert f"host-to-card: 2 tensors, {to_card[1]} bytes per run" in text
     assert f"card: {report.count('card')} ops, {card_macs} MACs" in text
     assert "softmax: exp/div have no ALU op" in text
 
@@ -179,3 +187,27 @@ def test_core_utilisation() -> None:
 def test_report_needs_a_partitioned_module(folded: ModuleOp) -> None:
     with pytest.raises(PartitionError, match="run graph-partition first"):
         partition_report(folded)
+
+
+def test_card_islands_without_macs_go_back_to_the_host() -> None:
+    """A lone integer relu between host ops would cost two crossings for ALU work only."""
+    text = """
+    func.func @f(%x: tensor<1x4x2x2xf32>) -> tensor<1x4x2x2xf32> {
+      %s = graph.constant dense<0.5> : tensor<f32>
+      %z = graph.constant dense<0> : tensor<i8>
+      %q = graph.quantize_linear %x, %s, %z : (tensor<1x4x2x2xf32>, tensor<f32>, tensor<i8>) -> tensor<1x4x2x2xi8>
+      %r = graph.relu %q : (tensor<1x4x2x2xi8>) -> tensor<1x4x2x2xi8>
+      %y = graph.dequantize_linear %r, %s, %z : (tensor<1x4x2x2xi8>, tensor<f32>, tensor<i8>) -> tensor<1x4x2x2xf32>
+      func.return %y : tensor<1x4x2x2xf32>
+    }
+    """
+    from xdsl.parser import Parser
+
+    module = Parser(make_context(), text).parse_module()
+    demoted, _ = _partition(module)
+    ((side, reason),) = _placed(demoted, graph.ReluOp)
+    assert side == "host" and "card island of 1 op(s) with 0 MACs" in (reason or "")
+    assert partition_report(demoted).crossings == {"host-to-card": (0, 0), "card-to-host": (0, 0)}
+    kept, _ = _partition(module, island_min_macs=0)
+    assert _placed(kept, graph.ReluOp) == [("card", None)]
+    assert partition_report(kept).crossings == {"host-to-card": (1, 16), "card-to-host": (1, 16)}

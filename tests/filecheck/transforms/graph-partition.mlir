@@ -4,6 +4,7 @@
 // RUN: canopy-opt %s -p 'graph-partition{config=tiny}' | filecheck %s --check-prefix=TINY
 // RUN: canopy-opt %s -p 'graph-partition{first-conv-min-channels=2}' | filecheck %s --check-prefix=MINCH
 // RUN: canopy-opt %s -p graph-partition --mlir-pass-statistics 2>&1 >/dev/null | filecheck %s --check-prefix=STATS
+// RUN: canopy-opt %s -p 'graph-partition{report="-"}' 2>&1 >/dev/null | filecheck %s --check-prefix=REPORT
 
 // intelfocl: BLOCK_IN = 16, so 3 input channels fill 3/16 = 0.19 < 0.25 of the core: the
 // entry conv stays on the host. On 'tiny' (BLOCK_IN = 4) they fill 0.75: card.
@@ -66,3 +67,12 @@ func.func @host_only(%a: tensor<2x4xf32>, %b: tensor<2x4xui8>, %p: tensor<1x1x3x
 // STATS-DAG:  10 ops-on-host
 // STATS-DAG:  288 macs-on-card
 // STATS-DAG:  3456 macs-on-host
+
+// Crossings: the host requantize's i8 result (1x8x4x4, 128 bytes) goes to the card; the
+// depthwise conv's i32 accumulator (1x8x2x2 x 4 bytes) comes back for the host requantize.
+// REPORT:      card: 3 ops, 288 MACs
+// REPORT-NEXT: host: 10 ops, 3456 MACs
+// REPORT-NEXT: card share of MACs: 7.7%
+// REPORT-NEXT: host-to-card: 1 tensors, 128 bytes per run
+// REPORT-NEXT: card-to-host: 1 tensors, 128 bytes per run
+// REPORT-NEXT:   host graph.conv_integer (first conv: 3 input channels use 0.19 of BLOCK_IN 16 (< 0.25))
