@@ -2039,6 +2039,41 @@ class RequantizeOp(GraphOp):
             )
 
 
+# ========================================================================= cast
+CAST_ELEMENTS: dict[str, Attribute] = {"i8": i8, "ui8": ui8, "i32": i32, "f32": f32}
+"""``graph.cast``'s ``to`` spellings and the element types they name."""
+
+
+@irdl_op_definition
+class CastOp(GraphOp):
+    """ONNX Cast between i8, ui8, i32 and f32 (``to`` names the result element type).
+
+    The op makes integer widening (i8 -> i32 before an i32 add) and narrowing visible in
+    the graph. Semantics are numpy ``astype`` as onnx.reference's Cast: integer
+    narrowing wraps, float -> integer truncates toward zero (out-of-range or NaN values
+    are undefined in ONNX; the reference rejects them). ONNX's ``saturate`` attribute
+    only concerns float8 types, so it has no property here.
+    """
+
+    name = "graph.cast"
+    REFERENCE: ClassVar[str] = "cast"
+
+    input = operand_def(TensorType)
+    to = _str()
+    result = result_def(TensorType)
+
+    @classmethod
+    def _infer(cls, types: list, props: dict[str, Any]) -> TensorType:
+        (x,) = types
+        _expect_element(cls.name, "input", x, tuple(CAST_ELEMENTS.values()))
+        to = props["to"]
+        if to not in CAST_ELEMENTS:
+            raise GraphError(
+                f"{cls.name}: property 'to' = {to!r} is not one of {', '.join(CAST_ELEMENTS)}"
+            )
+        return _tensor(CAST_ELEMENTS[to], _shape(x))
+
+
 # ====================================================================== dialect
 GRAPH_OPS: tuple[type[GraphOp], ...] = (
     ConstantOp,
@@ -2075,6 +2110,7 @@ GRAPH_OPS: tuple[type[GraphOp], ...] = (
     QuantizeLinearOp,
     DequantizeLinearOp,
     RequantizeOp,
+    CastOp,
 )
 """Every graph op, in the docs' table order."""
 
@@ -2093,6 +2129,8 @@ __all__ = [
     "AddOp",
     "AveragePoolOp",
     "BatchNormOp",
+    "CAST_ELEMENTS",
+    "CastOp",
     "ClipOp",
     "ConcatOp",
     "ConstantOp",

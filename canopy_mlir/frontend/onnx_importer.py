@@ -541,10 +541,16 @@ def _cast(ctx: _NodeContext) -> list[Value]:
         return [value.astype(np_dtype)]
     if to in _ELEMENT_TYPES and ctx.element_type(0) == _ELEMENT_TYPES[to]:
         return [value]
+    # A runtime cast: graph.cast covers i8 / ui8 / i32 / f32 both ways (ONNX's
+    # ``saturate`` only concerns float8 types, so it is accepted and has no effect).
+    cast_names = {TensorProto.INT8: "i8", TensorProto.UINT8: "ui8", TensorProto.INT32: "i32", TensorProto.FLOAT: "f32"}
+    source = ctx.element_type(0)
+    if to in cast_names and source in [_ELEMENT_TYPES[t] for t in cast_names]:
+        return [ctx.emit("cast", value, to=cast_names[to])]
     raise _Unsupported(
         UNSUPPORTED_OP,
-        f"Cast of a runtime tensor to {_onnx_dtype_name(to)} (the graph dialect has no "
-        "cast op; only casts of constants, and no-op casts, import)",
+        f"Cast of a runtime {source} tensor to {_onnx_dtype_name(to)} (graph.cast converts "
+        "between int8, uint8, int32 and float32 only)",
     )
 
 

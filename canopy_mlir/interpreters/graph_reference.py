@@ -36,6 +36,7 @@ __all__ = [
     "add",
     "average_pool",
     "batch_norm",
+    "cast",
     "clip",
     "concat",
     "conv",
@@ -1161,3 +1162,39 @@ def requantize(
     rounding = np.where(shifts > 0, np.left_shift(np.int64(1), np.maximum(shifts - 1, 0)), 0)
     y = np.right_shift(x.astype(np.int64) * multipliers + rounding, shifts)
     return _saturate(y + int(output_zero_point), dtype)
+
+
+# ---------------------------------------------------------------------------------------
+# Cast
+# ---------------------------------------------------------------------------------------
+
+_CAST_DTYPES = {"i8": np.int8, "ui8": np.uint8, "i32": np.int32, "f32": np.float32}
+
+
+def cast(input: np.ndarray, *, to: str) -> np.ndarray:
+    """ONNX Cast between int8, uint8, int32 and float32: numpy ``astype``, as
+    onnx.reference's Cast (``saturate`` only concerns float8 and does not apply).
+
+    Integer -> integer wraps (two's complement); float -> integer truncates toward zero.
+    ONNX leaves float -> integer undefined for NaN, infinities and values outside the
+    target range (numpy's answer is platform-dependent), so those raise instead of
+    giving a silently different number on another machine.
+    """
+    op = "cast"
+    x = np.asarray(input)
+    if to not in _CAST_DTYPES:
+        raise _fail(op, f"'to' = {to!r} is not one of {', '.join(_CAST_DTYPES)}")
+    dtype = np.dtype(_CAST_DTYPES[to])
+    if x.dtype not in [np.dtype(t) for t in _CAST_DTYPES.values()]:
+        raise _fail(op, f"input must be int8, uint8, int32 or float32, got {x.dtype}")
+    if x.dtype.kind == "f" and dtype.kind in "iu" and x.size:
+        info = np.iinfo(dtype)
+        bad = ~np.isfinite(x) | (np.trunc(x) < info.min) | (np.trunc(x) > info.max)
+        if bad.any():
+            value = x.reshape(-1)[int(np.flatnonzero(bad.reshape(-1))[0])]
+            raise _fail(
+                op,
+                f"float value {value!r} has no {dtype} value (ONNX leaves out-of-range and NaN "
+                f"float -> integer casts undefined); clip before casting",
+            )
+    return x.astype(dtype)

@@ -5,7 +5,10 @@
 
 A blocked value (``!tile.act/wgt/acc``) is a numpy array of the blocked shape (six
 dimensions) and the element type's dtype; padding elements are zero. ``tile.pack`` and
-``tile.unpack`` are pure numpy index shuffles, so results are bit-exact.
+``tile.unpack`` are pure numpy index shuffles, so results are bit-exact. The compute
+ops (``tile.conv``, ``tile.pool``, ``tile.alu``) run on the blocked arrays tile by tile
+in their schedule (docs/tile-dialect.md), their ALU tails with the core's semantics
+(``canopy_mlir.alu_semantics``, shared with the simulator).
 
 The graph interpreter is extended, not changed: :func:`build_interpreter` takes the
 graph interpreter of ``canopy_mlir.interpreters.graph_interpreter`` and registers
@@ -15,6 +18,7 @@ graph interpreter of ``canopy_mlir.interpreters.graph_interpreter`` and register
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,16 +26,20 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 from xdsl.ir import Attribute
 
+from canopy_mlir.alu_semantics import alu_apply
 from canopy_mlir.dialects import tile
 from canopy_mlir.interpreters import graph_interpreter
 from canopy_mlir.interpreters.graph_interpreter import element_dtype
 
 __all__ = [
     "TileFunctions",
+    "TailOperand",
     "TileInterpreterError",
+    "apply_tail",
     "build_interpreter",
-    "conv_tiled",
+    "conv_blocked",
     "pack_array",
+    "pool_blocked",
     "run_tile",
     "unpack_array",
 ]
@@ -48,18 +56,78 @@ _FROM_BLOCKED = (0, 4, 1, 5, 2, 3)
 
 
 def pack_array(array: np.ndarray, blocked: tile.BlockedType) -> np.ndarray:
-    """``array`` (the logical NCHW / OIHW tensor) in ``blocked``'s layout, zero-padded."""
+    """``array`` (the logical NCHW / OIHW tensor) in ``blocked``'s layout, zero-padded.
+
+    A grouped ``!tile.wgt`` holds the dense-equivalent weight (zero outside each output's
+    group) in each output block's R reduction blocks.
+    """
     if tuple(array.shape) != blocked.tensor_shape:
         raise TileInterpreterError(
             f"tile.pack: input has shape {tuple(array.shape)}, the type {blocked} holds "
             f"{blocked.tensor_shape}"
         )
+    if _is_grouped(blocked):
+        assert isinstance(blocked, tile.WgtType)
+        return _pack_grouped(array, blocked)
     p0, p1, d2, d3 = blocked.padded_shape
     padded = np.zeros((p0, p1, d2, d3), dtype=array.dtype)
     padded[: array.shape[0], : array.shape[1]] = array
     b0, b1 = blocked.blocks
     split = padded.reshape(p0 // b0, b0, p1 // b1, b1, d2, d3)
     return np.ascontiguousarray(split.transpose(_TO_BLOCKED))
+
+
+def _is_grouped(blocked: tile.BlockedType) -> bool:
+    return isinstance(blocked, tile.WgtType) and blocked.group_count != 1
+
+
+def _group_mask(wgt: tile.WgtType) -> np.ndarray:
+    """Boolean (O, C): output o reads input channel i (i in o's group)."""
+    o, per_group = wgt.logical_extents
+    per_out = o // wgt.group_count
+    groups_of_outputs = np.arange(o) // per_out
+    groups_of_inputs = np.arange(wgt.input_channels) // per_group
+    return groups_of_outputs[:, None] == groups_of_inputs[None, :]
+
+
+def _pack_grouped(array: np.ndarray, wgt: tile.WgtType) -> np.ndarray:
+    """The dense-equivalent blocked weight of a grouped conv (docs: "Groups")."""
+    o, per_group, kh, kw = array.shape
+    block_out, block_in = wgt.blocks
+    reduction, starts = wgt.reduction()
+    out_blocks = wgt.blocked_shape[0]
+    dense = np.zeros((out_blocks * block_out, tile.ceil_div(wgt.input_channels, block_in) * block_in, kh, kw), array.dtype)
+    for channel in range(o):
+        group = channel // (o // wgt.group_count)
+        dense[channel, group * per_group : (group + 1) * per_group] = array[channel]
+    blocked = np.zeros(wgt.blocked_shape, array.dtype)
+    for ob, start in enumerate(starts):
+        rows = dense[ob * block_out : (ob + 1) * block_out, start * block_in : (start + reduction) * block_in]
+        blocked[ob] = rows.reshape(block_out, reduction, block_in, kh, kw).transpose(1, 3, 4, 0, 2)
+    return blocked
+
+
+def _unpack_grouped(array: np.ndarray, wgt: tile.WgtType) -> np.ndarray:
+    """Inverse of :func:`_pack_grouped`; every element outside the groups must be zero."""
+    o, per_group, kh, kw = wgt.tensor_shape
+    block_out, block_in = wgt.blocks
+    reduction, starts = wgt.reduction()
+    dense = np.zeros((wgt.blocked_shape[0] * block_out, tile.ceil_div(wgt.input_channels, block_in) * block_in, kh, kw), array.dtype)
+    for ob, start in enumerate(starts):
+        rows = array[ob].transpose(3, 0, 4, 1, 2).reshape(block_out, reduction * block_in, kh, kw)
+        dense[ob * block_out : (ob + 1) * block_out, start * block_in : (start + reduction) * block_in] = rows
+    mask = np.zeros(dense.shape[:2], bool)
+    mask[:o, : wgt.input_channels] = _group_mask(wgt)
+    if dense[~mask].any():
+        raise TileInterpreterError(
+            f"tile.unpack: the padding of a {wgt} value is not zero (an element outside "
+            f"its output's group or past the logical extents)"
+        )
+    result = np.zeros(wgt.tensor_shape, array.dtype)
+    for channel in range(o):
+        group = channel // (o // wgt.group_count)
+        result[channel] = dense[channel, group * per_group : (group + 1) * per_group]
+    return result
 
 
 def unpack_array(array: np.ndarray, blocked: tile.BlockedType) -> np.ndarray:
@@ -74,6 +142,9 @@ def unpack_array(array: np.ndarray, blocked: tile.BlockedType) -> np.ndarray:
             f"tile.unpack: input has shape {tuple(array.shape)}, its type {blocked} is "
             f"{blocked.blocked_shape}"
         )
+    if _is_grouped(blocked):
+        assert isinstance(blocked, tile.WgtType)
+        return _unpack_grouped(array, blocked)
     padded = np.ascontiguousarray(array.transpose(_FROM_BLOCKED)).reshape(blocked.padded_shape)
     l0, l1 = blocked.logical_extents
     if padded[l0:].any() or padded[:, l1:].any():
@@ -84,51 +155,203 @@ def unpack_array(array: np.ndarray, blocked: tile.BlockedType) -> np.ndarray:
     return padded[:l0, :l1].copy()
 
 
-def conv_tiled(
+# ------------------------------------------------------------------ compute ops
+def _tail_arrays(op: tile.ComputeOp, args: Sequence[Any]) -> list[TailOperand]:
+    """The op's tail operands as int64 arrays broadcastable to a blocked result.
+
+    A per-channel ``tensor<Cxi32>`` becomes shape ``(1, CB, 1, 1, 1, BO)`` (padding
+    channels 0); a full-tensor operand keeps its blocked shape (an i8 one sign-extended,
+    as LOAD ACC_8BIT reads it).
+    """
+    result = op.result.type  # pyright: ignore[reportAttributeAccessIssue]
+    assert isinstance(result, tile.BlockedType)
+    channel_blocks, block = result.blocked_shape[1], result.blocks[1]
+    arrays = []
+    for index, (value, arg) in enumerate(zip(op.tail_values(), args, strict=True)):
+        type_ = value.type
+        array = _checked(arg, type_, f"tail operand {index} of {op.name}")
+        if isinstance(type_, tile.BlockedType):
+            unpack_array(array, type_)  # checks the padding is zero
+            arrays.append(TailOperand(array.astype(np.int64), per_channel=False))
+        else:
+            padded = np.zeros(channel_blocks * block, np.int64)
+            padded[: array.shape[0]] = array
+            arrays.append(TailOperand(padded.reshape(1, channel_blocks, 1, 1, 1, block), per_channel=True))
+    return arrays
+
+
+@dataclass(frozen=True)
+class TailOperand:
+    """A tail operand in blocked form: per-channel ``(1, CB, 1, 1, 1, BO)`` or full-tensor."""
+
+    array: np.ndarray
+    per_channel: bool
+
+
+def apply_tail(
+    acc: np.ndarray,
+    steps: Sequence[tile.AluStep],
+    operands: Sequence[TailOperand] = (),
+    region: tuple[slice, ...] = (),
+) -> np.ndarray:
+    """Run ALU ``steps`` on an int32 ``acc`` tile (shared semantics: canopy_mlir.alu_semantics).
+
+    ``region`` = (batch blocks, channel blocks, rows, cols) of the tile: it indexes a
+    full-tensor operand, and a per-channel one on its channel-block axis. Empty: the
+    operands cover exactly ``acc``.
+    """
+    acc = acc.astype(np.int32)
+    for step in steps:
+        if step.imm is not None:
+            operand: np.ndarray | int = step.imm
+        else:
+            assert step.operand is not None
+            tail_operand = operands[step.operand]
+            array = tail_operand.array
+            if not region:
+                operand = array
+            elif tail_operand.per_channel:
+                operand = array[:, region[1]]
+            else:
+                operand = array[region]
+        acc = alu_apply(step.opcode, acc, operand)
+    return acc
+
+
+def _finish(acc: np.ndarray, result: tile.BlockedType) -> np.ndarray:
+    """The result value: the low 8 bits for an act result, padding re-zeroed (STORE writes
+    only logical batches and channels)."""
+    values = acc.astype(element_dtype(result.element_type))
+    n, c = result.logical_extents
+    batch, block = result.blocks
+    logical = np.zeros(result.blocked_shape[:2] + (1, 1) + result.blocks, bool)
+    n_index = np.arange(result.blocked_shape[0])[:, None] * batch + np.arange(batch)[None, :]
+    c_index = np.arange(result.blocked_shape[1])[:, None] * block + np.arange(block)[None, :]
+    logical[...] = (n_index < n)[:, None, None, None, :, None] & (c_index < c)[None, :, None, None, None, :]
+    return np.where(logical, values, 0).astype(values.dtype)
+
+
+def _spatial_tiles(out_h: int, out_w: int, tile_h: int, tile_w: int):
+    """Output tiles in row-major order, as (rows, cols) slices; edge tiles are partial."""
+    for y0 in range(0, out_h, tile_h):
+        for x0 in range(0, out_w, tile_w):
+            yield slice(y0, min(y0 + tile_h, out_h)), slice(x0, min(x0 + tile_w, out_w))
+
+
+def _pad_hw(array: np.ndarray, pads: Sequence[int], fill: int = 0) -> np.ndarray:
+    """Pad blocked dims 2 and 3 ([top, left, bottom, right]) with ``fill``, as int64."""
+    top, left, bottom, right = pads
+    widths = ((0, 0), (0, 0), (top, bottom), (left, right), (0, 0), (0, 0))
+    return np.pad(array.astype(np.int64), widths, constant_values=fill)
+
+
+def _window_slice(out: slice, stride: int, offset: int) -> slice:
+    """Input positions ``y*stride + offset`` for the output positions of ``out``."""
+    return slice(out.start * stride + offset, (out.stop - 1) * stride + offset + 1, stride)
+
+
+def conv_blocked(
     x: np.ndarray,
     w: np.ndarray,
     *,
+    starts: Sequence[int],
     strides: Sequence[int],
     pads: Sequence[int],
-    tile: Sequence[int],
-    blocks: tuple[int, int],
+    dilations: Sequence[int],
+    tile_sizes: Sequence[int],
+    out_hw: tuple[int, int],
+    finish_tile=None,
 ) -> np.ndarray:
-    """int32 conv of logical ``x`` (NCHW) by ``w`` (OIHW), computed tile by tile.
+    """int32 conv of a blocked input ``x`` by a blocked (dense-equivalent) weight ``w``.
 
-    Mirrors ``tile.conv``'s schedule: output tiles of ``tile_h x tile_w`` pixels and
-    ``tile_oc`` BLOCK_OUT channel blocks, each accumulated over ``tile_ic`` BLOCK_IN
-    channel blocks at a time and the kernel window. ``blocks`` is (BLOCK_OUT,
-    BLOCK_IN). The sum wraps to int32 as the ACC buffer does (exact in int64 first:
-    wrapping at the end equals wrapping at each step).
+    Follows tile.conv's schedule (docs/tile-dialect.md): oc tiles, then spatial tiles
+    row-major, then chunks of ``tile_ic`` reduction blocks; output block ``ob`` reads
+    input blocks ``starts[ob] + r``. ``finish_tile(acc, obs, rows, cols)`` (the tail)
+    runs on each finished output tile. Sums are exact in int64, wrapped to int32 per
+    tile (wrapping at the end equals wrapping at each step).
     """
-    tile_h, tile_w, tile_oc, tile_ic = tile
-    block_out, block_in = blocks
-    sh, sw = strides
-    n, c, h, wd = x.shape
-    o, _, kh, kw = w.shape
-    out_h = (h + pads[0] + pads[2] - kh) // sh + 1
-    out_w = (wd + pads[1] + pads[3] - kw) // sw + 1
-    xp = np.zeros((n, c, h + pads[0] + pads[2], wd + pads[1] + pads[3]), np.int64)
-    xp[:, :, pads[0] : pads[0] + h, pads[1] : pads[1] + wd] = x
+    tile_h, tile_w, tile_oc, tile_ic = tile_sizes
+    (sh, sw), (dh, dw) = strides, dilations
+    out_blocks, reduction, kh, kw, block_out, _ = w.shape
+    xp = _pad_hw(x, pads)
     w64 = w.astype(np.int64)
-    acc = np.zeros((n, o, out_h, out_w), np.int64)
-    for o0 in range(0, o, tile_oc * block_out):
-        oc = slice(o0, min(o0 + tile_oc * block_out, o))
-        for y0 in range(0, out_h, tile_h):
-            ys = range(y0, min(y0 + tile_h, out_h))
-            for x0 in range(0, out_w, tile_w):
-                xs = range(x0, min(x0 + tile_w, out_w))
-                for i0 in range(0, c, tile_ic * block_in):
-                    ic = slice(i0, min(i0 + tile_ic * block_in, c))
-                    for dy in range(kh):
-                        for dx in range(kw):
-                            rows = slice(ys[0] * sh + dy, ys[-1] * sh + dy + 1, sh)
-                            cols = slice(xs[0] * sw + dx, xs[-1] * sw + dx + 1, sw)
-                            window = xp[:, ic, rows, cols]
-                            acc[:, oc, ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1] += np.einsum(
-                                "nchw,oc->nohw", window, w64[oc, ic, dy, dx]
-                            )
-    return acc.astype(np.int32)
+    start_array = np.asarray(starts)
+    out = np.zeros((x.shape[0], out_blocks, *out_hw, x.shape[4], block_out), np.int32)
+    for ob0 in range(0, out_blocks, tile_oc):
+        obs = slice(ob0, min(ob0 + tile_oc, out_blocks))
+        for rows, cols in _spatial_tiles(*out_hw, tile_h, tile_w):
+            acc = np.zeros((x.shape[0], obs.stop - obs.start, rows.stop - rows.start, cols.stop - cols.start, x.shape[4], block_out), np.int64)
+            for r0 in range(0, reduction, tile_ic):
+                rs = np.arange(r0, min(r0 + tile_ic, reduction))
+                blocks = start_array[obs][:, None] + rs[None, :]
+                for dy in range(kh):
+                    for dx in range(kw):
+                        window = xp[:, :, _window_slice(rows, sh, dy * dh), _window_slice(cols, sw, dx * dw)]
+                        gathered = window[:, blocks]  # (N, Ot, Rt, th, tw, BATCH, BI)
+                        weights = w64[obs][:, rs, dy, dx]  # (Ot, Rt, BO, BI)
+                        acc += np.einsum("norhwbi,orci->nohwbc", gathered, weights)
+            tile_acc = alu_apply("add", acc, 0)
+            if finish_tile is not None:
+                tile_acc = finish_tile(tile_acc, obs, rows, cols)
+            out[:, obs, rows, cols] = tile_acc
+    return out
+
+
+def pool_blocked(
+    x: np.ndarray,
+    *,
+    kind: str,
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    pads: Sequence[int],
+    tile_sizes: Sequence[int],
+    out_hw: tuple[int, int],
+    finish_tile=None,
+) -> np.ndarray:
+    """int32 max/sum pool of a blocked ACC-side input, tile by tile (channel tiles outer).
+
+    Max pads with the minimum int32 (padding never wins); sum pads with 0 and wraps at
+    32 bits as ALU ADD does.
+    """
+    tile_h, tile_w, tile_c = tile_sizes
+    (kh, kw), (sh, sw) = kernel, strides
+    fill = int(np.iinfo(np.int32).min) if kind == "max" else 0
+    xp = _pad_hw(x, pads, fill)
+    out = np.zeros((x.shape[0], x.shape[1], *out_hw, x.shape[4], x.shape[5]), np.int32)
+    for c0 in range(0, x.shape[1], tile_c):
+        cs = slice(c0, min(c0 + tile_c, x.shape[1]))
+        for rows, cols in _spatial_tiles(*out_hw, tile_h, tile_w):
+            acc = None
+            for dy in range(kh):
+                for dx in range(kw):
+                    window = xp[:, cs, _window_slice(rows, sh, dy), _window_slice(cols, sw, dx)]
+                    if acc is None:
+                        acc = window.copy()
+                    else:
+                        acc = np.maximum(acc, window) if kind == "max" else alu_apply("add", acc, window).astype(np.int64)
+            assert acc is not None
+            tile_acc = alu_apply("add", acc, 0)
+            if finish_tile is not None:
+                tile_acc = finish_tile(tile_acc, cs, rows, cols)
+            out[:, cs, rows, cols] = tile_acc
+    return out
+
+
+def _tail_finisher(op: tile.ComputeOp, operands: Sequence[TailOperand]):
+    steps = op.tail_steps()
+
+    def finish(acc: np.ndarray, channels: slice, rows: slice, cols: slice) -> np.ndarray:
+        return apply_tail(acc, steps, operands, (slice(None), channels, rows, cols))
+
+    return finish
+
+
+def _checked_blocked(value: Any, type_: Attribute, what: str) -> np.ndarray:
+    """A blocked operand, shape/dtype- and padding-checked."""
+    assert isinstance(type_, tile.BlockedType)
+    array = _checked(value, type_, what)
+    unpack_array(array, type_)
+    return array
 
 
 def _checked(value: Any, type_: Attribute, what: str) -> np.ndarray:
@@ -173,16 +396,56 @@ class TileFunctions(InterpreterFunctions):
 
     @impl(tile.ConvOp)
     def run_conv(self, interpreter: Interpreter, op: tile.ConvOp, args: tuple[Any, ...]) -> tuple[Any, ...]:
-        x_type, w_type, acc_type = op.input.type, op.weight.type, op.result.type
-        assert isinstance(x_type, tile.ActType) and isinstance(w_type, tile.WgtType)
-        assert isinstance(acc_type, tile.AccType)
-        x = unpack_array(_checked(args[0], x_type, "the input of tile.conv"), x_type)
-        w = unpack_array(_checked(args[1], w_type, "the weight of tile.conv"), w_type)
+        x_type, w_type, result = op.input.type, op.weight.type, op.result.type
+        assert isinstance(w_type, tile.WgtType) and isinstance(result, tile.BlockedType)
+        x = _checked_blocked(args[0], x_type, "the input of tile.conv")
+        w = _checked_blocked(args[1], w_type, "the weight of tile.conv")
         params = op.params()
-        acc = conv_tiled(
-            x, w, strides=params["strides"], pads=params["pads"], tile=params["tile"], blocks=w_type.blocks
+        _, starts = w_type.reduction()
+        acc = conv_blocked(
+            x,
+            w,
+            starts=starts,
+            strides=params["strides"],  # pyright: ignore[reportArgumentType]
+            pads=params["pads"],  # pyright: ignore[reportArgumentType]
+            dilations=params["dilations"],  # pyright: ignore[reportArgumentType]
+            tile_sizes=params["tile"],  # pyright: ignore[reportArgumentType]
+            out_hw=op.output_shape()[2:],
+            finish_tile=_tail_finisher(op, _tail_arrays(op, args[2:])),
         )
-        return (_checked(pack_array(acc, acc_type), acc_type, "the result of tile.conv"),)
+        return (_checked(_finish(acc, result), result, "the result of tile.conv"),)
+
+    @impl(tile.PoolOp)
+    def run_pool(self, interpreter: Interpreter, op: tile.PoolOp, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        result = op.result.type
+        assert isinstance(result, tile.BlockedType)
+        x = _checked_blocked(args[0], op.input.type, "the input of tile.pool")
+        params = op.params()
+        acc = pool_blocked(
+            x,
+            kind=params["kind"],  # pyright: ignore[reportArgumentType]
+            kernel=params["kernel"],  # pyright: ignore[reportArgumentType]
+            strides=params["strides"],  # pyright: ignore[reportArgumentType]
+            pads=params["pads"],  # pyright: ignore[reportArgumentType]
+            tile_sizes=params["tile"],  # pyright: ignore[reportArgumentType]
+            out_hw=result.tensor_shape[2:],
+            finish_tile=_tail_finisher(op, _tail_arrays(op, args[1:])),
+        )
+        return (_checked(_finish(acc, result), result, "the result of tile.pool"),)
+
+    @impl(tile.AluOp)
+    def run_alu(self, interpreter: Interpreter, op: tile.AluOp, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        result = op.result.type
+        assert isinstance(result, tile.BlockedType)
+        x = _checked_blocked(args[0], op.input.type, "the input of tile.alu").astype(np.int64)
+        finish = _tail_finisher(op, _tail_arrays(op, args[1:]))
+        tile_h, tile_w, tile_c = op.tile_sizes()
+        out = np.zeros(x.shape, np.int32)
+        for c0 in range(0, x.shape[1], tile_c):
+            cs = slice(c0, min(c0 + tile_c, x.shape[1]))
+            for rows, cols in _spatial_tiles(x.shape[2], x.shape[3], tile_h, tile_w):
+                out[:, cs, rows, cols] = finish(x[:, cs, rows, cols], cs, rows, cols)
+        return (_checked(_finish(out, result), result, "the result of tile.alu"),)
 
 
 def build_interpreter(module: ModuleOp) -> Interpreter:

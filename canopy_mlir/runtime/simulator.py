@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from canopy_mlir.alu_semantics import shift as _shift
+from canopy_mlir.alu_semantics import wrap32 as _wrap32
 from canopy_mlir.hw import HardwareConfig
 from canopy_mlir.isa_format import (
     AluInsn,
@@ -59,7 +61,6 @@ INSN_WORDS = 2
 _GEMM_CHUNK_BYTES = 1 << 25
 """Working-set budget of one GEMM chunk: bounds memory for loops of millions of steps."""
 
-_WORD_MASK = (1 << 32) - 1
 
 
 class SimulationError(RuntimeError):
@@ -401,18 +402,6 @@ def _exact_float_dtype(config: HardwareConfig) -> type:
 
 
 # ---------------------------------------------------------------------- ALU engine
-def _wrap32(values: np.ndarray) -> np.ndarray:
-    """The low 32 bits of int64 values, as two's-complement int32."""
-    return (values & _WORD_MASK).astype(np.uint32).view(np.int32)
-
-
-def _shift(a: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """SHR: ``s >= 0`` arithmetic right by min(s, 31); ``s < 0`` left by -s, wrapping."""
-    right = a >> np.minimum(np.maximum(s, 0), 31)
-    left = a << np.minimum(np.maximum(-s, 0), 32)  # |a| <= 2**31: a << 32 fits int64
-    return np.where(s >= 0, right, left)
-
-
 _ALU_FUNCTIONS: dict[AluOpcode, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     # On int64 copies of int32 values: exact, then wrapped to 32 bits.
     AluOpcode.MIN: np.minimum,

@@ -124,6 +124,12 @@ def _graph_fold_qdq() -> type[ModulePass]:
     return GraphFoldQdq
 
 
+def _graph_quantize() -> type[ModulePass]:
+    from canopy_mlir.transforms.graph_quantize import GraphQuantize
+
+    return GraphQuantize
+
+
 def _graph_partition() -> type[ModulePass]:
     from canopy_mlir.transforms.graph_partition import GraphPartition
 
@@ -136,6 +142,7 @@ ALL_PASSES["graph-fold-batchnorm"] = _graph_fold_batchnorm
 ALL_PASSES["graph-fuse-activations"] = _graph_fuse_activations
 ALL_PASSES["graph-fold-qdq"] = _graph_fold_qdq
 ALL_PASSES["graph-partition"] = _graph_partition
+ALL_PASSES["graph-quantize"] = _graph_quantize
 
 
 __all__ = ["ALL_PASSES", "PassStatistics", "collecting_statistics", "record_statistic"]

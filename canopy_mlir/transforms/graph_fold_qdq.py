@@ -23,8 +23,25 @@ the ALU's int32 and the result is within one step of float requantization. A pat
 core form cannot represent within one step, or an unsupported combination (per-channel
 activations, a weight that is not a constant, gemm with ``alpha``/``beta`` != 1 or
 ``trans_a``, matmul weights quantized along K), is left alone: a ``skipped-*`` statistic
-counts it and a remark on the op says why. ``Add`` between two dequantized tensors is
-left alone too: the graph dialect has no i8 -> i32 widening op to add in i32 yet.
+counts it and a remark on the op says why.
+
+The rest of a quantized ResNet's data path (see :func:`_fold_other`)::
+
+    Q(DQ a + DQ b)   ->  requantize(cast(a) * Ma + cast(b) * Mb + C) {multiplier 1, shift k}
+    Q(op(DQ x))      ->  op(x)                     op in max_pool, global_max_pool, reshape,
+                                                   flatten, transpose; same scale/zero point
+    Q(relu(DQ x))    ->  clip(x) {min = zero point}                   same scale/zero point
+    Q(avgpool(DQ x)) ->  requantize(conv_integer(x, ones, xzp) {group = C})
+    otherwise        ->  op on integers, then cast + (- zero point) + requantize to Q's scale
+
+The add's ``Ma``, ``Mb`` (signed 16-bit ALU immediates) approximate ``s_a / s_y`` and
+``s_b / s_y`` at one shared shift ``k``, the zero points fold into one int32 constant
+``C = -(Ma * za + Mb * zb)``, and ``k`` is the largest shift whose products cannot leave
+int32 (:func:`_add_multipliers`); the result is within one step of the QDQ graph. The
+average pools sum their window with a depthwise ``conv_integer`` of ones (the graph
+dialect's integer pools are max only, and the card runs depthwise convs) and divide in
+the requantize (``s_x / (s_y * window)``); padding is only accepted where the divisor is
+the whole window (no pads, or ``count_include_pad``).
 
 The bias is re-expressed at scale ``x_scale * w_scale`` (``rint(dequantized bias /
 (x_scale * w_scale))``), which returns onnxruntime's int32 bias unchanged when its scale
@@ -47,6 +64,8 @@ from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
 from canopy_mlir.dialects import graph
 from canopy_mlir.interpreters import graph_reference
 from canopy_mlir.quantization.fixed_point import (
+    INT32_MAX,
+    MAX_SHIFT,
     RequantizationError,
     choose_requantization,
 )
@@ -418,6 +437,243 @@ def _erase_dead(ops: list[Operation], rewriter: PatternRewriter) -> None:
         pending.extend(p for p in producers if isinstance(p, graph.GraphOp))
 
 
+# ------------------------------------------------------------------ add, pools, relu, layout
+_LAYOUT_OPS = (graph.ReshapeOp, graph.FlattenOp, graph.TransposeOp)
+_MAX_POOLS = (graph.MaxPoolOp, graph.GlobalMaxPoolOp)
+_AVERAGE_POOLS = (graph.AveragePoolOp, graph.GlobalAveragePoolOp)
+_STATISTIC = {
+    **dict.fromkeys(_LAYOUT_OPS, "folded-layout"),
+    **dict.fromkeys(_MAX_POOLS + _AVERAGE_POOLS, "folded-pool"),
+    graph.ReluOp: "folded-relu",
+}
+
+Rewrite = tuple[list[Operation], list[Operation], str]
+"""New ops (the last one gives the result), ops to erase when unused, statistic."""
+
+
+@dataclass(frozen=True)
+class Output:
+    """The quantize op's per-tensor output parameters and result type."""
+
+    scale: float
+    zero_point: int
+    dtype: np.dtype
+    type: Any
+
+    @classmethod
+    def of(cls, q: graph.QuantizeLinearOp) -> Output:
+        scale, zp, dtype = _output(q)
+        return cls(scale, zp, dtype, q.result.type)
+
+
+def _name_chain(ops: list[Operation], hint: str | None) -> None:
+    """The last op takes the replaced name, the others ``<name>_<op>`` (``_const``)."""
+    if not hint:
+        return
+    for op in ops:
+        role = "const" if isinstance(op, graph.ConstantOp) else op.name.removeprefix("graph.")
+        op.results[0].name_hint = hint if op is ops[-1] else f"{hint}_{role}"
+
+
+def _i32(value: int) -> graph.ConstantOp:
+    return graph.ConstantOp.from_array(np.asarray(value, dtype=np.int32))
+
+
+def _same_params(x: Quantized, y: Output) -> bool:
+    return (
+        x.dtype == y.dtype
+        and np.float32(x.scale[0]) == np.float32(y.scale)
+        and int(x.zero_point[0]) == y.zero_point
+    )
+
+
+def _magnitude(x: Quantized) -> int:
+    """The largest ``|x - zero_point|`` the integer type allows."""
+    qmin, qmax = _QRANGE[x.dtype]
+    zp = int(x.zero_point[0])
+    return max(zp - qmin, qmax - zp)
+
+
+def _centred(value: SSAValue, x: Quantized) -> list[Operation]:
+    """``cast(value, i32) - zero_point`` (the last op's result)."""
+    ops: list[Operation] = [graph.CastOp.create(value, to="i32")]
+    zp = int(x.zero_point[0])
+    if zp:
+        offset = _i32(-zp)
+        ops += [offset, graph.AddOp.create(ops[0], offset)]
+    return ops
+
+
+def _requantize(acc: Operation, scale: float, magnitude: int, y: Output, bits: int) -> graph.RequantizeOp:
+    """``acc * scale`` (|acc| <= magnitude) requantized into ``y``; Unsupported if inexact."""
+    qmin, qmax = _QRANGE[y.dtype]
+    try:
+        rq = choose_requantization(
+            scale, -magnitude, magnitude, multiplier_bits=bits,
+            output_steps=max(qmax - y.zero_point, y.zero_point - qmin),
+        )
+    except RequantizationError as error:
+        raise Unsupported("skipped-inexact", f"requantization not within one step: {error}") from error
+    return graph.RequantizeOp.create(
+        acc, result_type=y.type, multiplier=[int(rq.multiplier[0])], shift=[int(rq.shift[0])],
+        output_zero_point=y.zero_point,
+    )
+
+
+def _rescaled(op: Operation, x: Quantized, y: Output, bits: int) -> list[Operation]:
+    """``op`` (on integers with x's parameters) and what moves it to y's parameters."""
+    if _same_params(x, y):
+        return [op]
+    centred = _centred(op.results[0], x)
+    scale = float(x.scale[0]) / y.scale
+    return [op, *centred, _requantize(centred[-1], scale, _magnitude(x), y, bits)]
+
+
+def _fold_layout_or_max(q: graph.QuantizeLinearOp, producer: Operation, bits: int) -> Rewrite:
+    """Max pools and layout ops commute with the (monotone) quantization: exact."""
+    x = _activation(producer.operands[0], f"{producer.name} input")
+    op = type(producer).create(x.value, **producer.props_dict())  # type: ignore[attr-defined]
+    return _rescaled(op, x, Output.of(q), bits), [producer], _STATISTIC[type(producer)]
+
+
+def _fold_relu(q: graph.QuantizeLinearOp, relu: graph.ReluOp, bits: int) -> Rewrite:
+    """relu is ``max(x, zero point)`` on the integers (real 0 is the zero point)."""
+    x = _activation(relu.input, "relu input")
+    y = Output.of(q)
+    if _same_params(x, y):
+        ops: list[Operation] = [graph.ClipOp.create(x.value, min=float(x.zero_point[0]))]
+    else:
+        centred = _centred(x.value, x)  # type: ignore[arg-type]
+        relu_i32 = graph.ReluOp.create(centred[-1])
+        scale = float(x.scale[0]) / y.scale
+        ops = [*centred, relu_i32, _requantize(relu_i32, scale, _magnitude(x), y, bits)]
+    return ops, [relu], "folded-relu"
+
+
+def _fold_average_pool(q: graph.QuantizeLinearOp, pool: Operation, bits: int) -> Rewrite:
+    """Window sums by a depthwise conv_integer of ones, the division in the requantize."""
+    x = _activation(pool.operands[0], f"{pool.name} input")
+    shape = x.value.type.get_shape()  # type: ignore[union-attr]
+    geometry: dict[str, Any] = {"kernel_shape": list(shape[2:])}
+    if isinstance(pool, graph.AveragePoolOp):
+        props = pool.props_dict()
+        geometry = {k: props[k] for k in ("kernel_shape", "strides", "pads")}
+        if any(props["pads"]) and not props["count_include_pad"]:
+            raise Unsupported(
+                "skipped-unsupported",
+                "average pool with pads and count_include_pad = 0 divides border windows by fewer taps",
+            )
+        floor_type = graph.AveragePoolOp.infer_result_type([pool.input.type], **{**props, "ceil_mode": 0})
+        if floor_type != pool.result.type:
+            raise Unsupported("skipped-unsupported", "average pool whose ceil_mode adds partial windows")
+    channels, kernel = shape[1], geometry["kernel_shape"]
+    ones = graph.ConstantOp.from_array(np.ones((channels, 1, *kernel), dtype=np.int8))
+    x_zp = graph.ConstantOp.from_array(x.zero_point.reshape(()).astype(x.dtype))
+    conv = graph.ConvIntegerOp.create(
+        x.value, ones, x_zp, None, strides=geometry.get("strides"), pads=geometry.get("pads"), group=channels,
+    )
+    window = int(np.prod(kernel))
+    y = Output.of(q)
+    requantize = _requantize(conv, float(x.scale[0]) / (y.scale * window), _magnitude(x) * window, y, bits)
+    return [ones, x_zp, conv, requantize], [pool], "folded-pool"
+
+
+def _add_multipliers(
+    ratios: list[float], magnitudes: list[int], offset_bound: int, bits: int
+) -> tuple[list[int], int, float]:
+    """One shift ``k`` and multipliers ``M_i = rint(r_i * 2^k)`` (``bits``-bit signed) for
+    ``sum_i r_i * v_i`` with ``|v_i| <= magnitudes[i]``: the largest ``k`` whose
+    ``sum M_i * magnitude_i + max(M) * offset_bound + 2^(k-1)`` fits int32 (nothing wraps
+    on the ALU) with approximation error ``sum magnitude_i * |M_i / 2^k - r_i|`` below one
+    step. Returns (multipliers, shift, error bound in steps)."""
+    largest = (1 << (bits - 1)) - 1
+    for shift in range(MAX_SHIFT, -1, -1):
+        multipliers = [int(np.rint(r * 2.0**shift)) for r in ratios]
+        if max(multipliers) > largest:
+            continue
+        extent = sum(m * a for m, a in zip(multipliers, magnitudes, strict=True))
+        if extent + max(multipliers) * offset_bound + ((1 << (shift - 1)) if shift else 0) > INT32_MAX:
+            continue
+        error = sum(a * abs(m / 2.0**shift - r) for m, a, r in zip(multipliers, magnitudes, ratios, strict=True))
+        if error >= 1.0:
+            break
+        while shift > 0 and all(m % 2 == 0 for m in multipliers):  # same results, less headroom
+            multipliers, shift = [m // 2 for m in multipliers], shift - 1
+        return multipliers, shift, error
+    raise Unsupported(
+        "skipped-inexact",
+        f"add: input/output scale ratios {[float(r) for r in ratios]} have no {bits}-bit multipliers "
+        "at a common shift within one step without leaving int32",
+    )
+
+
+def _quantized_bound_of(y: Output, bound: float) -> int:
+    q = graph_reference.quantize_linear(
+        np.asarray(bound, dtype=np.float32), np.asarray(y.scale, dtype=np.float32),
+        np.asarray(y.zero_point, dtype=y.dtype),
+    )
+    return int(q)
+
+
+def _fold_add(q: graph.QuantizeLinearOp, add: graph.AddOp, bounds: tuple[float, float] | None, bits: int) -> list[Operation]:
+    """``Q(DQ a + DQ b)`` as ``requantize(cast(a) * Ma + cast(b) * Mb + C)`` (module docs)."""
+    a, b = _activation(add.lhs, "add lhs"), _activation(add.rhs, "add rhs")
+    y = Output.of(q)
+    ratios = [float(a.scale[0]) / y.scale, float(b.scale[0]) / y.scale]
+    raw = [max(abs(v) for v in _QRANGE[t.dtype]) for t in (a, b)]  # uncentred |a|, |b|
+    zps = [int(a.zero_point[0]), int(b.zero_point[0])]
+    multipliers, shift, _ = _add_multipliers(ratios, raw, sum(abs(z) for z in zps), bits)
+    ops: list[Operation] = []
+    terms = []
+    for value, multiplier in ((a.value, multipliers[0]), (b.value, multipliers[1])):
+        cast = graph.CastOp.create(value, to="i32")
+        factor = _i32(multiplier)
+        product = graph.MulOp.create(cast, factor)
+        ops += [cast, factor, product]
+        terms.append(product)
+    total: Operation = graph.AddOp.create(*terms)
+    ops.append(total)
+    offset = -(multipliers[0] * zps[0] + multipliers[1] * zps[1])
+    if offset:
+        constant = _i32(offset)
+        total = graph.AddOp.create(total, constant)
+        ops += [constant, total]
+    requantize = graph.RequantizeOp.create(
+        total, result_type=y.type, multiplier=[1], shift=[shift], output_zero_point=y.zero_point,
+    )
+    ops.append(requantize)
+    if bounds is not None:
+        qmin, qmax = _QRANGE[y.dtype]
+        lo, hi = (_quantized_bound_of(y, v) if np.isfinite(v) else None for v in bounds)
+        props = {k: float(v) for k, v in (("min", lo), ("max", hi)) if v is not None and qmin < v < qmax}
+        if props:
+            ops.append(graph.ClipOp.create(requantize, **props))
+    return ops
+
+
+def _fold_other(q: graph.QuantizeLinearOp, bits: int) -> Rewrite | None:
+    """The add / pool / relu / layout patterns ending in ``q`` (None: no such pattern)."""
+    activation, bounds, value = _activation_before(q.input)
+    producer = value.owner
+    if isinstance(producer, graph.AddOp) and value.has_one_use() and all(
+        isinstance(v.owner, graph.DequantizeLinearOp) for v in producer.operands
+    ):
+        old = [op for op in (activation, producer) if op is not None]
+        return _fold_add(q, producer, bounds, bits), old, "folded-add"
+    producer = q.input.owner
+    if not q.input.has_one_use() or not isinstance(producer, Operation) or not producer.operands:
+        return None
+    if not isinstance(producer.operands[0].owner, graph.DequantizeLinearOp):
+        return None
+    if isinstance(producer, _LAYOUT_OPS + _MAX_POOLS):
+        return _fold_layout_or_max(q, producer, bits)
+    if isinstance(producer, graph.ReluOp):
+        return _fold_relu(q, producer, bits)
+    if isinstance(producer, _AVERAGE_POOLS):
+        return _fold_average_pool(q, producer, bits)
+    return None
+
+
 _ROOTS = (graph.QuantizeLinearOp, graph.QLinearConvOp, graph.QLinearMatMulOp)
 
 
@@ -430,7 +686,9 @@ class FoldQdq(RewritePattern):
             if isinstance(op, graph.QuantizeLinearOp):
                 pattern = _from_qdq(op)
                 if pattern is None:
-                    self._note_add(op)
+                    other = _fold_other(op, self.owner.multiplier_bits)
+                    if other is not None:
+                        self._replace(op, *other)
                     return
             elif isinstance(op, graph.QLinearConvOp | graph.QLinearMatMulOp):
                 pattern = _from_qlinear(op)
@@ -449,13 +707,13 @@ class FoldQdq(RewritePattern):
         kind = {graph.QLinearConvOp: "qlinear-conv", graph.QLinearMatMulOp: "qlinear-matmul"}.get(type(op))
         record_statistic(self.owner, f"folded-{kind or pattern.kind}")
 
-    def _note_add(self, q: graph.QuantizeLinearOp) -> None:
-        owner = q.input.owner
-        if isinstance(owner, graph.AddOp) and all(
-            isinstance(v.owner, graph.DequantizeLinearOp) for v in owner.operands
-        ):
-            record_statistic(self.owner, "skipped-add")
-            _remark(owner, "graph-fold-qdq left this add alone: the graph dialect has no i8 -> i32 widening op yet")
+    def _replace(self, q: graph.QuantizeLinearOp, ops: list[Operation], old: list[Operation], statistic: str) -> None:
+        old = old + [v.owner for v in q.operands if isinstance(v.owner, graph.GraphOp)]
+        _name_chain(ops, q.result.name_hint)
+        rewriter = PatternRewriter(q)
+        rewriter.replace(q, ops, [ops[-1].results[0]])
+        _erase_dead(old, rewriter)
+        record_statistic(self.owner, statistic)
 
 
 def _remark(op: Operation, message: str) -> None:
@@ -476,9 +734,12 @@ class GraphFoldQdq(ModulePass):
         "folded-matmul": "QDQ gemm/matmul patterns folded to matmul_integer + requantize",
         "folded-qlinear-conv": "qlinear_conv ops folded to conv_integer + requantize",
         "folded-qlinear-matmul": "qlinear_matmul ops folded to matmul_integer + requantize",
+        "folded-add": "QDQ adds folded to cast + multiply + add + requantize",
+        "folded-relu": "QDQ relus folded to an integer clip (or relu + requantize)",
+        "folded-pool": "QDQ max / average pools folded to integer pools / depthwise sums",
+        "folded-layout": "QDQ reshape / flatten / transpose folded onto the integers",
         "skipped-inexact": "patterns left alone: requantization not within one int8 step",
         "skipped-unsupported": "patterns left alone: unsupported combination",
-        "skipped-add": "QDQ adds left alone (no integer widening op)",
     }
 
     multiplier_bits: int = 16

@@ -10,7 +10,8 @@ results do not change (the interpreter ignores them)::
 Card candidates are the integer form that ``graph-fold-qdq`` produces and the core can
 compute: ``conv_integer`` (grouped/depthwise too) and ``matmul_integer`` (the GEMM core,
 optionally with a ``fused_activation`` the ALU finishes), ``add`` on i32/i8, ``requantize``
-whose multipliers fit the ALU's immediate, integer ``relu``/``clip``, ``max_pool`` on
+whose multipliers fit the ALU's immediate, ``cast`` i8 -> i32 (LOAD ACC_8BIT), ``mul`` of
+i32 by a constant that fits the immediate, integer ``relu``/``clip``, ``max_pool`` on
 i8/ui8, and integer ``average_pool``/``global_average_pool`` over a power-of-two window
 (sum by ADD, divide by SHR). Everything else stays on the host, with a reason: float ops,
 softmax, layout glue (reshape/transpose/flatten/concat/pad), the quantize/dequantize
@@ -165,6 +166,10 @@ class Partitioner:
             return _host(f"add on {_element_name(op.lhs)}: the ALU adds i32/i8 only")
         if isinstance(op, graph.RequantizeOp):
             return self._requantize(op)
+        if isinstance(op, graph.CastOp):
+            return self._cast(op)
+        if isinstance(op, graph.MulOp):
+            return self._multiply(op)
         if isinstance(op, graph.ReluOp | graph.ClipOp):
             return Placement(CARD)
         if isinstance(op, graph.MaxPoolOp):
@@ -238,6 +243,26 @@ class Partitioner:
         multipliers = op.props_dict()["multiplier"]
         if any(not low <= m <= high for m in multipliers):
             return _host(f"requantize multiplier does not fit the ALU's {ALU_IMM_BITS}-bit immediate")
+        return Placement(CARD)
+
+    def _cast(self, op: graph.CastOp) -> Placement:
+        """i8 -> i32 is how an int8 tensor enters ACC (LOAD ACC_8BIT sign-extends)."""
+        source, target = _element_name(op.input), _element_name(op.result)
+        if (source, target) == ("i8", "i32"):
+            return Placement(CARD)
+        return _host(f"cast {source} -> {target}: the card widens i8 -> i32 only (LOAD ACC_8BIT sign-extends)")
+
+    def _multiply(self, op: graph.MulOp) -> Placement:
+        """i32 times a constant whose values fit the ALU's immediate (ALU MUL)."""
+        if _element_name(op.result) != "i32":
+            return _host(f"mul on {_element_name(op.result)}: the ALU multiplies i32 accumulators only")
+        constants = [v.owner for v in op.operands if isinstance(v.owner, graph.ConstantOp)]
+        if not constants:
+            return _host("mul of two runtime tensors: the ALU multiplies by an immediate or a per-channel vector")
+        low, high = -(1 << (ALU_IMM_BITS - 1)), (1 << (ALU_IMM_BITS - 1)) - 1
+        values = constants[0].value_array()
+        if values.size and not (low <= int(values.min()) and int(values.max()) <= high):
+            return _host(f"mul by a constant outside the ALU's {ALU_IMM_BITS}-bit immediate")
         return Placement(CARD)
 
     def _average(self, window: tuple[int, ...] | list[int], op: Operation) -> Placement:

@@ -210,6 +210,10 @@ CASES = [
     (g.QuantizeLinearOp, "QuantizeLinear", [(I32, [4, 2]), (F, [2]), (U8, [2])], {"axis": -1}, {"axis": -1}, 21),
     (g.DequantizeLinearOp, "DequantizeLinear", [(I8, [2, 3]), (F, []), (I8, [])], {}, {}, 21),
     (g.DequantizeLinearOp, "DequantizeLinear", [(I32, [2, 3]), (F, [3])], {}, {"axis": 1}, 21),
+    (g.CastOp, "Cast", [(I8, [2, 3])], {"to": "i32"}, {"to": I32}, 21),
+    (g.CastOp, "Cast", [(I32, [4])], {"to": "ui8"}, {"to": U8}, 21),
+    (g.CastOp, "Cast", [(F, [1, 2, 3])], {"to": "i8"}, {"to": I8}, 21),
+    (g.CastOp, "Cast", [(U8, [])], {"to": "f32"}, {"to": F}, 21),
 ]
 
 
@@ -458,7 +462,7 @@ def test_xdsl_generic_create_and_clone_still_work():
 
 
 def test_reference_names_and_dialect_registration():
-    assert len(g.GRAPH_OPS) == 34
+    assert len(g.GRAPH_OPS) == 35
     for op in g.GRAPH_OPS:
         assert op.REFERENCE == op.name.removeprefix("graph."), op
         assert op.__name__.endswith("Op")
@@ -584,3 +588,81 @@ def test_custom_form_round_trips_a_small_network():
     assert "graph.clip %" in text and "{min = 0.0, max = 6.0}" in text
     assert "group" not in text and "dilations" not in text  # defaults are not printed
     assert "{kernel_shape = [3, 3], strides = [2, 2], ceil_mode = 1}" in text
+
+
+# ------------------------------------------------------------------- graph.cast
+CAST_TYPES = {"i8": I8, "ui8": U8, "i32": I32, "f32": F}
+CAST_DTYPES = {"i8": np.int8, "ui8": np.uint8, "i32": np.int32, "f32": np.float32}
+
+
+def _onnx_cast(x: np.ndarray, to: str) -> np.ndarray:
+    """onnx.reference's Cast (opset 21) on one array: the independent expected value."""
+    node = helper.make_node("Cast", ["x"], ["y"], to=CAST_TYPES[to])
+    elem = helper.np_dtype_to_tensor_dtype(x.dtype)
+    model = helper.make_model(
+        helper.make_graph([node], "g", [helper.make_tensor_value_info("x", elem, list(x.shape))],
+                          [helper.make_tensor_value_info("y", CAST_TYPES[to], list(x.shape))]),
+        opset_imports=[helper.make_opsetid("", 21)],
+    )
+    return ReferenceEvaluator(model).run(None, {"x": x})[0]
+
+
+@pytest.mark.parametrize("source", list(CAST_DTYPES))
+@pytest.mark.parametrize("to", list(CAST_DTYPES))
+def test_cast_matches_onnx_reference_bit_for_bit(source: str, to: str):
+    """Every pair of i8/ui8/i32/f32: wrapping integer narrowing, truncating float ->
+    integer (in range), exact integer -> float, via the interpreter on a graph.cast."""
+    from canopy_mlir.interpreters.graph_interpreter import run_graph
+
+    rng = np.random.default_rng(11)
+    if source == "f32":
+        info = np.iinfo(CAST_DTYPES[to]) if to != "f32" else None
+        low, high = (info.min, info.max) if info is not None else (-1e6, 1e6)
+        x = rng.uniform(max(low, -1e6), min(high, 1e6), size=64).astype(np.float32)
+        x[:4] = [-0.0, 0.5, -0.99, 1.5]
+    else:
+        info = np.iinfo(CAST_DTYPES[source])
+        x = rng.integers(info.min, info.max, size=64, endpoint=True).astype(CAST_DTYPES[source])
+        x[:2] = [info.min, info.max]
+    text = f"""
+    func.func @main(%x: tensor<64x{source}>) -> tensor<64x{to}> {{
+      %y = graph.cast %x {{to = "{to}"}} : (tensor<64x{source}>) -> tensor<64x{to}>
+      func.return %y : tensor<64x{to}>
+    }}
+    """
+    module = Parser(make_context(), text).parse_module()
+    module.verify()
+    actual = run_graph(module, [x])[0]
+    expected = _onnx_cast(x, to)
+    assert actual.dtype == expected.dtype
+    np.testing.assert_array_equal(actual.view(np.uint8), expected.view(np.uint8))
+
+
+def test_cast_integer_narrowing_wraps_by_hand():
+    from canopy_mlir.interpreters import graph_reference as ref
+
+    x = np.asarray([127, 128, 255, 256, -129, -1, 2**31 - 1], np.int32)
+    assert ref.cast(x, to="i8").tolist() == [127, -128, -1, 0, 127, -1, -1]
+    assert ref.cast(x, to="ui8").tolist() == [127, 128, 255, 0, 127, 255, 255]
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, 128.0, -129.5])
+def test_cast_rejects_undefined_float_to_int8(value: float):
+    from canopy_mlir.interpreters import graph_reference as ref
+
+    with pytest.raises(ref.GraphReferenceError, match="cast: float value .* has no int8 value"):
+        ref.cast(np.asarray([0.0, value], np.float32), to="i8")
+    assert ref.cast(np.asarray([127.9, -128.9], np.float32), to="i8").tolist() == [127, -128]
+
+
+def test_cast_create_and_errors():
+    (x,) = block_args(tt(I8, [2, 3]))
+    op = g.CastOp.create(x, to="i32")
+    assert op.result.type == tt(I32, [2, 3]) and op.props_dict() == {"to": "i32"}
+    with pytest.raises(GraphError, match="graph.cast: property 'to' = 'i64' is not one of i8, ui8, i32, f32"):
+        g.CastOp.create(x, to="i64")
+    with pytest.raises(GraphError, match="graph.cast: property 'to' is required"):
+        g.CastOp.create(x)
+    (y,) = block_args(tt(I64, [2]))
+    with pytest.raises(GraphError, match="graph.cast: input element type must be"):
+        g.CastOp.create(y, to="i8")

@@ -270,7 +270,7 @@ def test_tiled_conv_matches_the_graph_reference(data, config_name):
     ]
     buffers = data.draw(st.integers(1, 2))
     needs = conv_footprint((kh, kw), strides, tile, buffers)
-    assume(all(needs[b] <= config.depths()[b] for b in needs))
+    assume(all(needs[b] <= config.depths()[b.upper()] for b in needs))
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     x = rng.integers(-128, 127, (n, c, h, w), endpoint=True, dtype=np.int8)
     wt = rng.integers(-128, 127, (o, c, kh, kw), endpoint=True, dtype=np.int8)
@@ -285,24 +285,24 @@ def test_conv_footprint_by_hand():
     # ResNet-18 3x3/64 layer at 56x56 on intelfocl: 7x14 output pixels, 4 oc blocks, 4 ic
     # blocks per tile. Input window (7-1)*1+3 = 9 rows by (14-1)*1+3 = 16 columns.
     assert conv_footprint((3, 3), (1, 1), (7, 14, 4, 4), 1) == {
-        "INP": 4 * 9 * 16,
-        "WGT": 4 * 4 * 9,
-        "ACC": 4 * 7 * 14,
-        "UOP": 4 * 4 * 9,
+        "inp": 4 * 9 * 16,
+        "wgt": 4 * 4 * 9,
+        "acc": 4 * 7 * 14,
+        "uop": 4 * 4 * 9,
     }
     # Stride 2 widens the window: (4-1)*2+3 = 9 by (2-1)*2+1 = 3; double buffering doubles
     # INP/WGT/ACC, not the micro-op kernel.
     assert conv_footprint((3, 1), (2, 2), (4, 2, 1, 2), 2) == {
-        "INP": 2 * 2 * 9 * 3,
-        "WGT": 2 * 1 * 2 * 3,
-        "ACC": 2 * 1 * 4 * 2,
-        "UOP": 1 * 2 * 3 * 1,
+        "inp": 2 * 2 * 9 * 3,
+        "wgt": 2 * 1 * 2 * 3,
+        "acc": 2 * 1 * 4 * 2,
+        "uop": 1 * 2 * 3 * 1,
     }
 
 
 def test_resnet18_layer_fits_intelfocl_and_too_big_a_tile_does_not():
     module = conv_module((1, 64, 56, 56), (64, 64, 3, 3), [1, 1], [1, 1, 1, 1], [7, 14, 4, 4], 2, "intelfocl")
     (conv,) = [op for op in module.walk() if isinstance(op, ConvOp)]
-    assert conv.footprint() == {"INP": 1152, "WGT": 288, "ACC": 784, "UOP": 144}
+    assert conv.footprint() == {"inp": 1152, "wgt": 288, "acc": 784, "uop": 144}
     with pytest.raises(VerifyException, match="needs 2304 ACC elements; config 'intelfocl' has 2048"):
         conv_module((1, 64, 56, 56), (128, 64, 3, 3), [1, 1], [1, 1, 1, 1], [12, 12, 8, 4], 2, "intelfocl")

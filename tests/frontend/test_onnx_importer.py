@@ -659,12 +659,19 @@ def test_slice_range_and_equal_fold_with_the_reference_evaluator():
     assert prop(only(module, "graph.reshape"), "shape") == (6, 4, 5)
 
 
-def test_cast_of_runtime_tensor_is_unsupported_unless_noop():
-    nodes = [node("Cast", ["x"], ["same"], to=F), node("Cast", ["x"], ["y"], to=TensorProto.INT32)]
-    model = make_model(nodes, [tensor("x", [2])], [tensor("same", [2]), tensor("y", [2], TensorProto.INT32)])
+def test_cast_of_runtime_tensor_becomes_graph_cast_or_is_named():
+    nodes = [
+        node("Cast", ["x"], ["same"], to=F),
+        node("Cast", ["x"], ["y"], to=TensorProto.INT32),
+        node("Cast", ["x"], ["z"], to=TensorProto.INT64),
+    ]
+    outputs = [tensor("same", [2]), tensor("y", [2], TensorProto.INT32), tensor("z", [2], TensorProto.INT64)]
+    model = make_model(nodes, [tensor("x", [2])], outputs)
     report = check_support(model)
-    assert [(i.node, i.kind) for i in report.issues] == [("y", "unsupported op")]
-    assert "Cast of a runtime tensor to int32" in report.issues[0].reason
+    assert [(i.node, i.kind) for i in report.issues] == [("z", "unsupported op")]
+    assert "Cast of a runtime f32 tensor to int64" in report.issues[0].reason
+    supported = make_model(nodes[:2], [tensor("x", [2])], outputs[:2])
+    assert op_names(import_ok(supported)) == ["graph.cast"]
 
 
 def test_expand_of_runtime_tensor_adds_a_zero_splat():

@@ -98,6 +98,7 @@ CONV_GEOMETRY = {"strides": [2, 1], "pads": [1, 0, 0, 1], "dilations": [1, 2], "
 
 # (op class, operands (None = absent optional, list = variadic), properties)
 OP_CASES = [
+    (graph.CastOp, [rand((2, 3), q8)], {"to": "i32"}),
     (
         graph.ConvOp,
         [rand((1, 4, 7, 7)), rand((6, 2, 3, 2), seed=1), rand((6,), seed=2)],

@@ -42,6 +42,9 @@ X_SHAPE = [1, 3, 8, 8]
 CONV0_MACS = 1 * 8 * 8 * 8 * (3 * 3 * 3)  # N * M * H * W outputs, C * kh * kw products each
 CONV1_MACS = 1 * 16 * 8 * 8 * (8 * 3 * 3)
 GEMM_MACS = 1 * 10 * 16
+# graph-fold-qdq turns the quantized global average pool into a depthwise conv_integer of
+# ones over the 8x8 window (16 channels, one output pixel each).
+POOL_MACS = 1 * 16 * 1 * 1 * (1 * 8 * 8)
 
 
 def _cnn() -> onnx.ModelProto:
@@ -100,22 +103,22 @@ def _placed(module: ModuleOp, op_type: type) -> list[tuple[str, str | None]]:
 
 
 def test_fold_produced_integer_form(folded: ModuleOp) -> None:
-    """Guards the premise: two conv_integer and one matmul_integer to partition."""
+    """Guards the premise: two convs + the pool's depthwise conv, one matmul_integer."""
     names = [op.name for op in folded.walk()]
-    assert names.count("graph.conv_integer") == 2
+    assert names.count("graph.conv_integer") == 3
     assert names.count("graph.matmul_integer") == 1
 
 
 def test_placements(folded: ModuleOp) -> None:
     module, _ = _partition(folded)
-    first, second = _placed(module, graph.ConvIntegerOp)
+    first, second, pool = _placed(module, graph.ConvIntegerOp)
     assert first[0] == "host" and "first conv: 3 input channels" in (first[1] or "")
-    assert second == ("card", None)
+    assert second == pool == ("card", None)
     assert _placed(module, graph.MatMulIntegerOp) == [("card", None)]
     # The host conv's requantize stays with it (i32 input); the others are on the card.
     requantize = _placed(module, graph.RequantizeOp)
     assert requantize[0] == ("host", "i32 input from host op graph.add (epilogue stays with its producer)")
-    assert requantize[1:] == [("card", None), ("card", None)]
+    assert requantize[1:] == [("card", None)] * 3
     assert _placed(module, graph.SoftmaxOp) == [("host", "softmax: exp/div have no ALU op")]
     assert all(side == "host" for side, _ in _placed(module, graph.GlobalAveragePoolOp))  # float between DQ/Q
     assert all(side == "host" for side, _ in _placed(module, graph.DequantizeLinearOp))
@@ -130,15 +133,15 @@ def test_placements(folded: ModuleOp) -> None:
 def test_report_and_statistics(folded: ModuleOp) -> None:
     module, stats = _partition(folded)
     report = partition_report(module)
-    card_macs, host_macs = CONV1_MACS + GEMM_MACS, CONV0_MACS
+    card_macs, host_macs = CONV1_MACS + POOL_MACS + GEMM_MACS, CONV0_MACS
     assert (report.macs("card"), report.macs("host")) == (card_macs, host_macs)
     assert report.card_mac_share == pytest.approx(card_macs / (card_macs + host_macs))
     graph_ops = [op for op in module.walk() if isinstance(op, graph.GraphOp) and not isinstance(op, graph.ConstantOp)]
     assert report.count("card") + report.count("host") == len(graph_ops)
     # Crossings, from the ONNX shapes: to the card the host conv's i8 output (1x8x8x8) and
-    # the quantized flattened pool (1x16); back, the card conv's i8 output (1x16x8x8) and
-    # the gemm's i8 logits (1x10).
-    to_card, to_host = (2, 8 * 8 * 8 + 16), (2, 16 * 8 * 8 + 10)
+    # the flattened pool after the host's flatten (1x16); back, the pool's i8 output
+    # (1x16x1x1) for that flatten and the gemm's i8 logits (1x10).
+    to_card, to_host = (2, 8 * 8 * 8 + 16), (2, 16 + 10)
     assert report.crossings == {"host-to-card": to_card, "card-to-host": to_host}
     assert stats == {
         "ops-on-card": report.count("card"), "ops-on-host": report.count("host"),
@@ -211,3 +214,32 @@ def test_card_islands_without_macs_go_back_to_the_host() -> None:
     kept, _ = _partition(module, island_min_macs=0)
     assert _placed(kept, graph.ReluOp) == [("card", None)]
     assert partition_report(kept).crossings == {"host-to-card": (1, 16), "card-to-host": (1, 16)}
+
+
+def test_widening_and_immediate_multiplies_go_to_the_card() -> None:
+    """i8 -> i32 casts are LOAD ACC_8BIT; i32 x constant fitting 16 bits is ALU MUL."""
+    from xdsl.parser import Parser
+
+    text = """
+    func.func @f(%a: tensor<1x16x2x2xi8>, %u: tensor<1x16x2x2xui8>) -> (tensor<1x16x2x2xi32>, tensor<1x16x2x2xi32>, tensor<1x16x2x2xi32>, tensor<1x16x2x2xi32>) {
+      %w = graph.constant dense<1> : tensor<16x16x1x1xi8>
+      %c = graph.conv_integer %a, %w : (tensor<1x16x2x2xi8>, tensor<16x16x1x1xi8>) -> tensor<1x16x2x2xi32>
+      %small = graph.constant dense<-32768> : tensor<i32>
+      %big = graph.constant dense<32768> : tensor<i32>
+      %m = graph.mul %c, %small : (tensor<1x16x2x2xi32>, tensor<i32>) -> tensor<1x16x2x2xi32>
+      %n = graph.mul %c, %big : (tensor<1x16x2x2xi32>, tensor<i32>) -> tensor<1x16x2x2xi32>
+      %wide = graph.cast %a {to = "i32"} : (tensor<1x16x2x2xi8>) -> tensor<1x16x2x2xi32>
+      %s = graph.add %wide, %m : (tensor<1x16x2x2xi32>, tensor<1x16x2x2xi32>) -> tensor<1x16x2x2xi32>
+      %unsigned = graph.cast %u {to = "i32"} : (tensor<1x16x2x2xui8>) -> tensor<1x16x2x2xi32>
+      func.return %s, %n, %unsigned, %c : tensor<1x16x2x2xi32>, tensor<1x16x2x2xi32>, tensor<1x16x2x2xi32>, tensor<1x16x2x2xi32>
+    }
+    """
+    module, _ = _partition(Parser(make_context(), text).parse_module())
+    assert _placed(module, graph.MulOp) == [
+        ("card", None),
+        ("host", "mul by a constant outside the ALU's 16-bit immediate"),
+    ]
+    assert _placed(module, graph.CastOp) == [
+        ("card", None),
+        ("host", "cast ui8 -> i32: the card widens i8 -> i32 only (LOAD ACC_8BIT sign-extends)"),
+    ]

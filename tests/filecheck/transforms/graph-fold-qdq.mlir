@@ -57,22 +57,69 @@ func.func @gemm(%aq: tensor<1x4xui8>) -> tensor<1x3xi8> {
   // CHECK-NOT:  graph.gemm
 }
 
-// A float Add of two dequantized tensors stays (no integer widening op): counted, not folded,
-// with a remark (see STATS' stderr).
+// Add of two dequantized tensors (ResNet's residual, then relu): widened with graph.cast,
+// scaled by 16-bit multipliers at one shift (s_a / s_y = 0.5, s_b / s_y = 0.25: [2, 1] at
+// shift 2, exact), zero points folded into one constant C = -(2 * 2 + 1 * 128) = -132,
+// requantized by the shift alone; the relu is a clip at the output zero point -5.
 // CHECK-LABEL: func.func @add
-func.func @add(%a: tensor<4xi8>, %b: tensor<4xi8>) -> tensor<4xi8> {
-  %s = graph.constant dense<0.1> : tensor<f32>
-  %z = graph.constant dense<0> : tensor<i8>
-  %af = graph.dequantize_linear %a, %s, %z : (tensor<4xi8>, tensor<f32>, tensor<i8>) -> tensor<4xf32>
-  %bf = graph.dequantize_linear %b, %s, %z : (tensor<4xi8>, tensor<f32>, tensor<i8>) -> tensor<4xf32>
-  %c = graph.add %af, %bf : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
-  %y = graph.quantize_linear %c, %s, %z : (tensor<4xf32>, tensor<f32>, tensor<i8>) -> tensor<4xi8>
-  func.return %y : tensor<4xi8>
-  // CHECK: graph.add %af, %bf
+func.func @add(%a: tensor<4xi8>, %b: tensor<1x4xui8>) -> tensor<1x4xi8> {
+  %as = graph.constant dense<0.5> : tensor<f32>
+  %az = graph.constant dense<2> : tensor<i8>
+  %bs = graph.constant dense<0.25> : tensor<f32>
+  %bz = graph.constant dense<128> : tensor<ui8>
+  %ys = graph.constant dense<1.0> : tensor<f32>
+  %yz = graph.constant dense<-5> : tensor<i8>
+  %af = graph.dequantize_linear %a, %as, %az : (tensor<4xi8>, tensor<f32>, tensor<i8>) -> tensor<4xf32>
+  %bf = graph.dequantize_linear %b, %bs, %bz : (tensor<1x4xui8>, tensor<f32>, tensor<ui8>) -> tensor<1x4xf32>
+  %c = graph.add %af, %bf : (tensor<4xf32>, tensor<1x4xf32>) -> tensor<1x4xf32>
+  %r = graph.relu %c : (tensor<1x4xf32>) -> tensor<1x4xf32>
+  %y = graph.quantize_linear %r, %ys, %yz : (tensor<1x4xf32>, tensor<f32>, tensor<i8>) -> tensor<1x4xi8>
+  func.return %y : tensor<1x4xi8>
+  // CHECK:      %y_cast = graph.cast %a {to = "i32"} : (tensor<4xi8>) -> tensor<4xi32>
+  // CHECK-NEXT: %y_const = graph.constant dense<"0x02000000"> : tensor<i32>
+  // CHECK-NEXT: %y_mul = graph.mul %y_cast, %y_const : (tensor<4xi32>, tensor<i32>) -> tensor<4xi32>
+  // CHECK-NEXT: %y_cast_1 = graph.cast %b {to = "i32"} : (tensor<1x4xui8>) -> tensor<1x4xi32>
+  // CHECK-NEXT: %{{.*}} = graph.constant dense<"0x01000000"> : tensor<i32>
+  // CHECK-NEXT: %y_mul_1 = graph.mul %y_cast_1, %{{.*}} : (tensor<1x4xi32>, tensor<i32>) -> tensor<1x4xi32>
+  // CHECK-NEXT: %y_add = graph.add %y_mul, %y_mul_1 : (tensor<4xi32>, tensor<1x4xi32>) -> tensor<1x4xi32>
+  // -132 as little-endian i32
+  // CHECK-NEXT: %y_const_2 = graph.constant dense<"0x7CFFFFFF"> : tensor<i32>
+  // CHECK-NEXT: %y_add_1 = graph.add %y_add, %y_const_2 : (tensor<1x4xi32>, tensor<i32>) -> tensor<1x4xi32>
+  // CHECK-NEXT: %y_requantize = graph.requantize %y_add_1 {multiplier = [1], shift = [2], output_zero_point = -5} : (tensor<1x4xi32>) -> tensor<1x4xi8>
+  // CHECK-NEXT: %y = graph.clip %y_requantize {min = -5.0} : (tensor<1x4xi8>) -> tensor<1x4xi8>
+  // CHECK-NEXT: func.return %y
+  // CHECK-NOT:  f32
 }
 
-// STATS: remark: graph-fold-qdq left this add alone: the graph dialect has no i8 -> i32 widening op yet
+// Max pool and flatten with equal scale / zero point in and out: the op on the integers.
+// Global average pool: a depthwise conv_integer of ones sums each channel's 2x2 window
+// (minus the zero point), the requantize divides: 0.5 / (0.5 * 4) = 2^-2.
+// CHECK-LABEL: func.func @pools
+func.func @pools(%xq: tensor<1x2x4x4xi8>) -> tensor<1x2xi8> {
+  %s = graph.constant dense<0.5> : tensor<f32>
+  %z = graph.constant dense<-1> : tensor<i8>
+  %x = graph.dequantize_linear %xq, %s, %z : (tensor<1x2x4x4xi8>, tensor<f32>, tensor<i8>) -> tensor<1x2x4x4xf32>
+  %m = graph.max_pool %x {kernel_shape = [2, 2], strides = [2, 2]} : (tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32>
+  %mq = graph.quantize_linear %m, %s, %z : (tensor<1x2x2x2xf32>, tensor<f32>, tensor<i8>) -> tensor<1x2x2x2xi8>
+  %md = graph.dequantize_linear %mq, %s, %z : (tensor<1x2x2x2xi8>, tensor<f32>, tensor<i8>) -> tensor<1x2x2x2xf32>
+  %g = graph.global_average_pool %md : (tensor<1x2x2x2xf32>) -> tensor<1x2x1x1xf32>
+  %gq = graph.quantize_linear %g, %s, %z : (tensor<1x2x1x1xf32>, tensor<f32>, tensor<i8>) -> tensor<1x2x1x1xi8>
+  %gd = graph.dequantize_linear %gq, %s, %z : (tensor<1x2x1x1xi8>, tensor<f32>, tensor<i8>) -> tensor<1x2x1x1xf32>
+  %f = graph.flatten %gd : (tensor<1x2x1x1xf32>) -> tensor<1x2xf32>
+  %y = graph.quantize_linear %f, %s, %z : (tensor<1x2xf32>, tensor<f32>, tensor<i8>) -> tensor<1x2xi8>
+  func.return %y : tensor<1x2xi8>
+  // CHECK:      %mq = graph.max_pool %xq {kernel_shape = [2, 2], strides = [2, 2]} : (tensor<1x2x4x4xi8>) -> tensor<1x2x2x2xi8>
+  // CHECK:      %{{.*}} = graph.constant dense<"0x01"> : tensor<2x1x2x2xi8>
+  // CHECK:      %gq_conv_integer = graph.conv_integer %mq, %{{.*}}, %{{.*}} {group = 2} : (tensor<1x2x2x2xi8>, tensor<2x1x2x2xi8>, tensor<i8>) -> tensor<1x2x1x1xi32>
+  // CHECK-NEXT: %gq = graph.requantize %gq_conv_integer {multiplier = [1], shift = [2], output_zero_point = -1} : (tensor<1x2x1x1xi32>) -> tensor<1x2x1x1xi8>
+  // CHECK-NEXT: %y = graph.flatten %gq : (tensor<1x2x1x1xi8>) -> tensor<1x2xi8>
+  // CHECK-NEXT: func.return %y
+  // CHECK-NOT:  f32
+}
+
 // STATS: graph-fold-qdq
 // STATS-DAG: 1 folded-conv
 // STATS-DAG: 1 folded-matmul
-// STATS-DAG: 1 skipped-add
+// STATS-DAG: 1 folded-add
+// STATS-DAG: 2 folded-pool
+// STATS-DAG: 1 folded-layout

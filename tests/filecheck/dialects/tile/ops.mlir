@@ -84,3 +84,34 @@ func.func @conv(%x: !tile.act<1x1x8x8x1x16xi8, n = 1, c = 3>, %w: !tile.wgt<2x1x
   // GENERIC: %y = "tile.conv"(%x, %w) <{strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 0, 0>, tile = array<i64: 2, 4, 1, 1>, buffers = 2 : i64}> : (!tile.act<1x1x8x8x1x16xi8, n = 1, c = 3>, !tile.wgt<2x1x3x3x16x16xi8, o = 20, i = 3>) -> !tile.acc<1x2x4x4x1x16xi32, n = 1, c = 20>
   func.return %y : !tile.acc<1x2x4x4x1x16xi32, n = 1, c = 20>
 }
+
+// A grouped weight type prints its groups (only when != 1); a depthwise 3x3 conv with
+// dilation 2 and a fused tail: per-channel bias (operand 0), i8 residual (operand 1),
+// requantize (mul, shr) and the clamp that makes the i8 result exact.
+// CHECK-LABEL: func.func @conv_tail
+// GENERIC-LABEL: "func.func"() <{sym_name = "conv_tail"
+func.func @conv_tail(%x: !tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>, %w: !tile.wgt<2x1x3x3x16x16xi8, o = 32, i = 1, groups = 32>, %b: tensor<32xi32>, %r: !tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>) -> !tile.act<1x2x8x8x1x16xi8, n = 1, c = 32> attributes {tile.config = "intelfocl"} {
+  %y = tile.conv %x, %w tail(%b, %r) {strides = array<i64: 1, 1>, pads = array<i64: 2, 2, 2, 2>, dilations = array<i64: 2, 2>, groups = 32 : i64, tile = array<i64: 4, 8, 1, 1>, buffers = 2 : i64, tail = [#tile.step<add operand 0>, #tile.step<add operand 1>, #tile.step<mul 3>, #tile.step<shr 2>, #tile.step<max -128>, #tile.step<min 127>]} : (!tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>, !tile.wgt<2x1x3x3x16x16xi8, o = 32, i = 1, groups = 32>, tensor<32xi32>, !tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>) -> !tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>
+  // CHECK-NEXT: %y = tile.conv %x, %w tail(%b, %r) {strides = array<i64: 1, 1>, pads = array<i64: 2, 2, 2, 2>, dilations = array<i64: 2, 2>, groups = 32 : i64, tile = array<i64: 4, 8, 1, 1>, buffers = 2 : i64, tail = [#tile.step<add operand 0>, #tile.step<add operand 1>, #tile.step<mul 3>, #tile.step<shr 2>, #tile.step<max -128>, #tile.step<min 127>]} : (!tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>, !tile.wgt<2x1x3x3x16x16xi8, o = 32, i = 1, groups = 32>, tensor<32xi32>, !tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>) -> !tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>
+  // GENERIC: %y = "tile.conv"(%x, %w, %b, %r) <{strides = array<i64: 1, 1>, pads = array<i64: 2, 2, 2, 2>, dilations = array<i64: 2, 2>, groups = 32 : i64, tile = array<i64: 4, 8, 1, 1>, buffers = 2 : i64, tail = [#tile.step<add operand 0>, #tile.step<add operand 1>, #tile.step<mul 3>, #tile.step<shr 2>, #tile.step<max -128>, #tile.step<min 127>]}> : (!tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>, !tile.wgt<2x1x3x3x16x16xi8, o = 32, i = 1, groups = 32>, tensor<32xi32>, !tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>) -> !tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>
+  %p = tile.pool %y {kind = "max", kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, tile = array<i64: 4, 4, 2>, buffers = 1 : i64} : (!tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>) -> !tile.acc<1x2x4x4x1x16xi32, n = 1, c = 32>
+  // CHECK-NEXT: %p = tile.pool %y {kind = "max", kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, tile = array<i64: 4, 4, 2>, buffers = 1 : i64} : (!tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>) -> !tile.acc<1x2x4x4x1x16xi32, n = 1, c = 32>
+  // GENERIC: %p = "tile.pool"(%y) <{kind = "max", kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, tile = array<i64: 4, 4, 2>, buffers = 1 : i64}>
+  %s = tile.pool %p tail(%b) {kind = "sum", kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, tile = array<i64: 2, 2, 1>, buffers = 2 : i64, tail = [#tile.step<add operand 0>, #tile.step<shr 2>, #tile.step<min 255>, #tile.step<max 0>]} : (!tile.acc<1x2x4x4x1x16xi32, n = 1, c = 32>, tensor<32xi32>) -> !tile.act<1x2x2x2x1x16xui8, n = 1, c = 32>
+  // CHECK-NEXT: %s = tile.pool %p tail(%b) {kind = "sum", kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, tile = array<i64: 2, 2, 1>, buffers = 2 : i64, tail = [#tile.step<add operand 0>, #tile.step<shr 2>, #tile.step<min 255>, #tile.step<max 0>]} : (!tile.acc<1x2x4x4x1x16xi32, n = 1, c = 32>, tensor<32xi32>) -> !tile.act<1x2x2x2x1x16xui8, n = 1, c = 32>
+  %p2 = tile.alu %y {tile = array<i64: 8, 8, 2>, buffers = 1 : i64, tail = [#tile.step<shr -3>]} : (!tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>) -> !tile.acc<1x2x8x8x1x16xi32, n = 1, c = 32>
+  // CHECK-NEXT: %p2 = tile.alu %y {tile = array<i64: 8, 8, 2>, buffers = 1 : i64, tail = [#tile.step<shr -3>]} : (!tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>) -> !tile.acc<1x2x8x8x1x16xi32, n = 1, c = 32>
+  %a = tile.alu %y tail(%b, %p2) {tile = array<i64: 8, 8, 2>, buffers = 1 : i64, tail = [#tile.step<add operand 0>, #tile.step<add operand 1>, #tile.step<max 0>, #tile.step<min 127>]} : (!tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>, tensor<32xi32>, !tile.acc<1x2x8x8x1x16xi32, n = 1, c = 32>) -> !tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>
+  // CHECK-NEXT: %a = tile.alu %y tail(%b, %p2) {tile = array<i64: 8, 8, 2>, buffers = 1 : i64, tail = [#tile.step<add operand 0>, #tile.step<add operand 1>, #tile.step<max 0>, #tile.step<min 127>]} : (!tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>, tensor<32xi32>, !tile.acc<1x2x8x8x1x16xi32, n = 1, c = 32>) -> !tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>
+  // GENERIC: %a = "tile.alu"(%y, %b, %p2) <{tile = array<i64: 8, 8, 2>, buffers = 1 : i64, tail = [#tile.step<add operand 0>, #tile.step<add operand 1>, #tile.step<max 0>, #tile.step<min 127>]}>
+  func.return %a : !tile.act<1x2x8x8x1x16xi8, n = 1, c = 32>
+}
+
+// A gemm is a 1x1 conv on a 1x1 image: 3 x 40 times 40 -> 10 on tiny-b2 (BATCH 2,
+// BLOCK_IN 4, BLOCK_OUT 8), bias and an int32 result.
+// CHECK-LABEL: func.func @gemm
+func.func @gemm(%x: !tile.act<2x10x1x1x2x4xi8, n = 3, c = 40>, %w: !tile.wgt<2x10x1x1x8x4xi8, o = 10, i = 40>, %b: tensor<10xi32>) -> !tile.acc<2x2x1x1x2x8xi32, n = 3, c = 10> attributes {tile.config = "tiny-b2"} {
+  %y = tile.conv %x, %w tail(%b) {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, tile = array<i64: 1, 1, 2, 5>, buffers = 1 : i64, tail = [#tile.step<add operand 0>]} : (!tile.act<2x10x1x1x2x4xi8, n = 3, c = 40>, !tile.wgt<2x10x1x1x8x4xi8, o = 10, i = 40>, tensor<10xi32>) -> !tile.acc<2x2x1x1x2x8xi32, n = 3, c = 10>
+  // CHECK-NEXT: %y = tile.conv %x, %w tail(%b) {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, tile = array<i64: 1, 1, 2, 5>, buffers = 1 : i64, tail = [#tile.step<add operand 0>]} : (!tile.act<2x10x1x1x2x4xi8, n = 3, c = 40>, !tile.wgt<2x10x1x1x8x4xi8, o = 10, i = 40>, tensor<10xi32>) -> !tile.acc<2x2x1x1x2x8xi32, n = 3, c = 10>
+  func.return %y : !tile.acc<2x2x1x1x2x8xi32, n = 3, c = 10>
+}
