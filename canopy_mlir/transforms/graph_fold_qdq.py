@@ -19,8 +19,11 @@ one op. Both become::
 with the multiplier/shift of ``canopy_mlir.quantization.fixed_point`` for ``s_c = x_scale
 * w_scale[c] / y_scale``, chosen over the accumulator range the actual weights allow
 (``sum_k |w - wzp| * max|x - xzp|`` plus the bias), so that ``acc * m`` never overflows
-the ALU's int32 and the result is within one step of float requantization. A pattern the
-core form cannot represent within one step, or an unsupported combination (per-channel
+the ALU's int32 and the result is within one step of float requantization. Where a
+16-bit multiplier cannot reach one step without overflowing int32 (long reductions), a
+32-bit multiplier with graph.requantize's exact 64-bit product keeps the op integer (that
+requantize then runs on the host, see graph-partition). A pattern that cannot be
+represented within one step either way, or an unsupported combination (per-channel
 activations, a weight that is not a constant, gemm with ``alpha``/``beta`` != 1 or
 ``trans_a``, matmul weights quantized along K), is left alone: a ``skipped-*`` statistic
 counts it and a remark on the op says why.
@@ -260,6 +263,29 @@ def _quantized_bound(p: Pattern, bound: float) -> int:
     return int(q)
 
 
+def _choose_within_one_step(
+    scale: Any, low: Any, high: Any, multiplier_bits: int, output_steps: int
+) -> Any:
+    """``choose_requantization`` at ``multiplier_bits``, else at 32 bits; Unsupported if neither.
+
+    A 16-bit multiplier (the ALU's immediate) cannot always reach one-step accuracy over
+    the worst-case accumulator range; a 32-bit one keeps the op integer (graph-partition
+    then leaves that requantize on the host) instead of leaving the whole conv in float.
+    """
+    error: RequantizationError | None = None
+    # (multiplier bits, product bits): the ALU's int32 arithmetic first, then the exact
+    # 64-bit product graph.requantize has on the host.
+    for bits, product_bits in dict.fromkeys(((multiplier_bits, 32), (32, 64))):
+        try:
+            return choose_requantization(
+                scale, low, high, multiplier_bits=bits, product_bits=product_bits,
+                output_steps=output_steps,
+            )
+        except RequantizationError as failure:
+            error = failure
+    raise Unsupported("skipped-inexact", f"requantization not within one step: {error}")
+
+
 def _build(p: Pattern, multiplier_bits: int) -> tuple[list[Operation], dict[str, int]]:
     """The integer ops replacing ``p`` (last one gives the result); raises Unsupported."""
     channels = p.channels
@@ -269,13 +295,10 @@ def _build(p: Pattern, multiplier_bits: int) -> tuple[list[Operation], dict[str,
     bias_int = None if p.bias is None else np.rint(p.bias / acc_scale).astype(np.int64)
     low, high = _accumulator_range(p, bias_int)
     qmin, qmax = _QRANGE[p.y_dtype]
-    try:
-        rq = choose_requantization(
-            acc_scale / p.y_scale, low, high, multiplier_bits=multiplier_bits,
-            output_steps=max(qmax - p.y_zero_point, p.y_zero_point - qmin),
-        )
-    except RequantizationError as error:
-        raise Unsupported("skipped-inexact", f"requantization not within one step: {error}") from error
+    rq = _choose_within_one_step(
+        acc_scale / p.y_scale, low, high, multiplier_bits,
+        output_steps=max(qmax - p.y_zero_point, p.y_zero_point - qmin),
+    )
     hint = p.root.results[0].name_hint
     ops: list[Operation] = []
     x_zp = _constant_op(p.x.zero_point.reshape(()).astype(p.x.dtype), f"{hint}_x_zp" if hint else None)
@@ -507,13 +530,9 @@ def _centred(value: SSAValue, x: Quantized) -> list[Operation]:
 def _requantize(acc: Operation, scale: float, magnitude: int, y: Output, bits: int) -> graph.RequantizeOp:
     """``acc * scale`` (|acc| <= magnitude) requantized into ``y``; Unsupported if inexact."""
     qmin, qmax = _QRANGE[y.dtype]
-    try:
-        rq = choose_requantization(
-            scale, -magnitude, magnitude, multiplier_bits=bits,
-            output_steps=max(qmax - y.zero_point, y.zero_point - qmin),
-        )
-    except RequantizationError as error:
-        raise Unsupported("skipped-inexact", f"requantization not within one step: {error}") from error
+    rq = _choose_within_one_step(
+        scale, -magnitude, magnitude, bits, output_steps=max(qmax - y.zero_point, y.zero_point - qmin)
+    )
     return graph.RequantizeOp.create(
         acc, result_type=y.type, multiplier=[int(rq.multiplier[0])], shift=[int(rq.shift[0])],
         output_zero_point=y.zero_point,

@@ -259,14 +259,14 @@ def test_qlinear_matmul_operator_form() -> None:
 
 
 def test_leaves_inexact_pattern_alone_and_says_why() -> None:
-    """A huge output range (tiny output scale) with a 16-bit multiplier misses one step."""
+    """A tiny output scale (1e-12) needs a multiplier beyond 32 bits: no integer form."""
     text = """
     func.func @f(%x: tensor<1x64xi8>) -> tensor<1x4xi8> {
       %xs = graph.constant dense<1.0> : tensor<f32>
       %xz = graph.constant dense<0> : tensor<i8>
       %w = graph.constant dense<127> : tensor<64x4xi8>
       %ws = graph.constant dense<1.0> : tensor<f32>
-      %ys = graph.constant dense<0.00001> : tensor<f32>
+      %ys = graph.constant dense<1.0e-12> : tensor<f32>
       %xf = graph.dequantize_linear %x, %xs, %xz : (tensor<1x64xi8>, tensor<f32>, tensor<i8>) -> tensor<1x64xf32>
       %wf = graph.dequantize_linear %w, %ws : (tensor<64x4xi8>, tensor<f32>) -> tensor<64x4xf32>
       %m = graph.matmul %xf, %wf : (tensor<1x64xf32>, tensor<64x4xf32>) -> tensor<1x4xf32>
@@ -280,6 +280,40 @@ def test_leaves_inexact_pattern_alone_and_says_why() -> None:
     counters = _fold(module)
     assert counters["skipped-inexact"] == 1 and counters["folded-matmul"] == 0
     assert any(isinstance(op, graph.MatMulOp) for op in module.walk())
+
+
+def test_falls_back_to_a_32_bit_multiplier_when_16_bits_overflow() -> None:
+    """A 18432-long reduction of 127 * 128 products (|acc| up to 2**28) leaves a 16-bit
+    multiplier at most 3 bits before x * m leaves int32, too coarse for one step; the
+    fold keeps the op integer with a 32-bit multiplier (graph-partition then keeps that
+    requantize on the host) rather than leaving the matmul in float."""
+    text = """
+    func.func @f(%x: tensor<1x18432xi8>) -> tensor<1x2xi8> {
+      %xs = graph.constant dense<1.0> : tensor<f32>
+      %xz = graph.constant dense<0> : tensor<i8>
+      %w = graph.constant dense<127> : tensor<18432x2xi8>
+      %ws = graph.constant dense<1.0> : tensor<f32>
+      %ys = graph.constant dense<3000.7> : tensor<f32>
+      %xf = graph.dequantize_linear %x, %xs, %xz : (tensor<1x18432xi8>, tensor<f32>, tensor<i8>) -> tensor<1x18432xf32>
+      %wf = graph.dequantize_linear %w, %ws : (tensor<18432x2xi8>, tensor<f32>) -> tensor<18432x2xf32>
+      %m = graph.matmul %xf, %wf : (tensor<1x18432xf32>, tensor<18432x2xf32>) -> tensor<1x2xf32>
+      %y = graph.quantize_linear %m, %ys, %xz : (tensor<1x2xf32>, tensor<f32>, tensor<i8>) -> tensor<1x2xi8>
+      func.return %y : tensor<1x2xi8>
+    }
+    """
+    from xdsl.parser import Parser
+
+    original = Parser(make_context(), text).parse_module()
+    folded = original.clone()
+    counters = _fold(folded)
+    assert counters["folded-matmul"] == 1 and counters.get("skipped-inexact", 0) == 0
+    (requantize,) = [op for op in folded.walk() if isinstance(op, graph.RequantizeOp)]
+    assert requantize.props_dict()["multiplier"][0] >= 1 << 15
+    rng = np.random.default_rng(RNG_SEED)
+    for _ in range(20):
+        x = rng.integers(-128, 128, size=(1, 18432)).astype(np.int8)
+        a, b = run_graph(original, [x], "f")[0], run_graph(folded, [x], "f")[0]
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
 
 
 # ------------------------------------------------------------- add, pools, relu, layout
