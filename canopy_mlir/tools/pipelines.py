@@ -31,7 +31,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from xdsl.passes import ModulePass
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass, PassPipeline
 from xdsl.utils.arg_spec import ArgSpec, parse_pipeline
 
 
@@ -114,6 +115,33 @@ register_pipeline(
 )
 
 
+_QUANTIZE_OPTIONS = (
+    ("calibration", "an .npz of calibration inputs for a float model"),
+    ("calibration-random", "N random calibration inputs (smoke tests)"),
+    ("seed", "seed of the random calibration inputs"),
+    ("method", "calibration method: minmax | percentile"),
+    ("percentile", "percentile of the percentile method"),
+    ("per-channel", "per-output-channel weight scales"),
+    ("symmetric", "int8 activations with zero point 0 (else uint8 asymmetric)"),
+)
+
+register_pipeline(
+    "canopy-to-tile",
+    # The QDQ fold comes first: constant folding would turn DequantizeLinear(int8 weight)
+    # into a float weight and hide the pattern. A float model is cleaned up (batch norms
+    # folded) before graph-quantize calibrates it; activations are not fused into float
+    # convs here because the tail of each tile takes them.
+    "graph-fold-qdq,graph-fold-constants,canonicalize,cse,graph-fold-batchnorm,"
+    "graph-quantize,cse,dce,graph-partition,convert-graph-to-tile,canonicalize,cse,dce",
+    "an ONNX model (QDQ, or float with a calibration option) down to tile ops for the card",
+    options=(
+        *(PipelineOption(name, ("graph-quantize",), help) for name, help in _QUANTIZE_OPTIONS),
+        PipelineOption("config", ("graph-partition", "convert-graph-to-tile"), "hardware config"),
+    ),
+    optional=("graph-quantize",),
+)
+
+
 def expand_pipeline(
     spec: str,
     pipelines: Mapping[str, NamedPipeline],
@@ -190,6 +218,26 @@ def instantiate_passes(
     return tuple(available_passes[spec.name]().from_spec(spec) for spec in specs)
 
 
+def apply_pipeline(module: ModuleOp, spec: str) -> ModuleOp:
+    """Run ``spec`` (``-p`` syntax; named pipelines and their options allowed) on
+    ``module`` in place, with the passes canopy-opt has, then verify; returns ``module``.
+
+    The Python form of ``canopy-opt -p SPEC`` for users of the API and for tests.
+    """
+    from xdsl.transforms import get_all_passes
+
+    from canopy_mlir.dialects import make_context
+    from canopy_mlir.tools.opt import UPSTREAM_PASSES
+    from canopy_mlir.transforms import ALL_PASSES
+
+    upstream = get_all_passes()
+    available = {**{name: upstream[name] for name in UPSTREAM_PASSES}, **ALL_PASSES}
+    passes = instantiate_passes(expand_pipeline(spec, NAMED_PIPELINES, available), available)
+    PassPipeline(passes).apply(make_context(), module)
+    module.verify()
+    return module
+
+
 def pipeline_spec(passes: Iterable[ModulePass]) -> str:
     """The ``-p`` text that recreates ``passes`` with their options."""
     return ",".join(str(pass_.spec()) for pass_ in passes)
@@ -208,6 +256,7 @@ def describe_pipelines(pipelines: Mapping[str, NamedPipeline]) -> str:
 
 __all__ = [
     "NAMED_PIPELINES",
+    "apply_pipeline",
     "NamedPipeline",
     "PipelineError",
     "PipelineOption",

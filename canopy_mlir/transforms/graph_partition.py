@@ -157,9 +157,9 @@ class Partitioner:
 
     def _decide_integer(self, op: Operation) -> Placement:
         if isinstance(op, graph.ConvIntegerOp):
-            return self._fused(op) or self._first_conv(op) or Placement(CARD)
+            return self._signed_input(op.input) or self._fused(op) or self._first_conv(op) or Placement(CARD)
         if isinstance(op, graph.MatMulIntegerOp):
-            return self._fused(op) or Placement(CARD)
+            return self._signed_input(op.a) or self._fused(op) or Placement(CARD)
         if isinstance(op, graph.AddOp):
             if _element_name(op.lhs) in ("i32", "i8"):
                 return Placement(CARD)
@@ -179,6 +179,13 @@ class Partitioner:
         if isinstance(op, graph.GlobalAveragePoolOp):
             return self._average(_shape(op.input)[2:], op)
         return self._other(op)
+
+    @staticmethod
+    def _signed_input(value: SSAValue) -> Placement | None:
+        """Host for a ui8 GEMM input: the core multiplies signed int8 by int8."""
+        if _element_name(value) == "ui8":
+            return _host("ui8 input: the GEMM core multiplies signed int8 (quantize activations symmetric, as int8)")
+        return None
 
     def _accumulator_from_host(self, op: Operation) -> Placement | None:
         """Host for an op reading an i32 tensor a host op made (a host conv's bias add,

@@ -305,26 +305,10 @@ def quantize_qdq(
 
 
 def apply_pipeline(module: ModuleOp, spec: str) -> ModuleOp:
-    """Run the pass pipeline ``spec`` (canopy-opt's ``-p`` syntax, named pipelines
-    allowed) on ``module`` in place, as canopy-opt would; returns ``module``."""
-    from xdsl.passes import PassPipeline
-    from xdsl.transforms import get_all_passes
+    """Run the pass pipeline ``spec`` on ``module`` in place, as canopy-opt would."""
+    from canopy_mlir.tools.pipelines import apply_pipeline as run
 
-    from canopy_mlir.dialects import make_context
-    from canopy_mlir.tools.opt import UPSTREAM_PASSES
-    from canopy_mlir.tools.pipelines import (
-        NAMED_PIPELINES,
-        expand_pipeline,
-        instantiate_passes,
-    )
-    from canopy_mlir.transforms import ALL_PASSES
-
-    upstream = get_all_passes()
-    available = {**{name: upstream[name] for name in UPSTREAM_PASSES}, **ALL_PASSES}
-    passes = instantiate_passes(expand_pipeline(spec, NAMED_PIPELINES, available), available)
-    PassPipeline(passes).apply(make_context(), module)
-    module.verify()
-    return module
+    return run(module, spec)
 
 
 def graph_quantize_available() -> bool:
