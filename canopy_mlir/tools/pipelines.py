@@ -127,11 +127,12 @@ _QUANTIZE_OPTIONS = (
 
 register_pipeline(
     "canopy-to-tile",
-    # The QDQ fold comes first: constant folding would turn DequantizeLinear(int8 weight)
-    # into a float weight and hide the pattern. A float model is cleaned up (batch norms
-    # folded) before graph-quantize calibrates it; activations are not fused into float
-    # convs here because the tail of each tile takes them.
-    "graph-fold-qdq,graph-fold-constants,canonicalize,cse,graph-fold-batchnorm,"
+    # The QDQ fold comes first (after the graph's own exact rewrites, which make a
+    # residual Sum an add): constant folding would turn DequantizeLinear(int8 weight) into
+    # a float weight and hide the pattern. A float model is cleaned up (batch norms folded)
+    # before graph-quantize calibrates it; activations are not fused into float convs here
+    # because the tail of each tile takes them.
+    "graph-canonicalize,graph-fold-qdq,graph-fold-constants,canonicalize,cse,graph-fold-batchnorm,"
     "graph-quantize,cse,dce,graph-partition,convert-graph-to-tile,canonicalize,cse,dce",
     "an ONNX model (QDQ, or float with a calibration option) down to tile ops for the card",
     options=(

@@ -136,6 +136,13 @@ def _graph_partition() -> type[ModulePass]:
     return GraphPartition
 
 
+# ------------------------------------------------------------------ conversions
+def _convert_graph_to_tile() -> type[ModulePass]:
+    from canopy_mlir.transforms.convert_graph_to_tile import ConvertGraphToTile
+
+    return ConvertGraphToTile
+
+
 ALL_PASSES["graph-canonicalize"] = _graph_canonicalize
 ALL_PASSES["graph-fold-constants"] = _graph_fold_constants
 ALL_PASSES["graph-fold-batchnorm"] = _graph_fold_batchnorm
@@ -143,6 +150,8 @@ ALL_PASSES["graph-fuse-activations"] = _graph_fuse_activations
 ALL_PASSES["graph-fold-qdq"] = _graph_fold_qdq
 ALL_PASSES["graph-partition"] = _graph_partition
 ALL_PASSES["graph-quantize"] = _graph_quantize
+ALL_PASSES["convert-graph-to-tile"] = _convert_graph_to_tile
+
 
 
 __all__ = ["ALL_PASSES", "PassStatistics", "collecting_statistics", "record_statistic"]

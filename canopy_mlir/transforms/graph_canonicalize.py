@@ -18,13 +18,14 @@ identities, as in MLIR's arith folders). The rewrites:
 - ``x + -0.0``, ``x + 0`` (integers), ``x - 0`` (``+0.0`` for floats), ``x * 1``,
   ``x / 1`` -> ``x`` when the constant does not broadcast ``x`` to a larger shape (either
   operand order for ``add``/``mul``);
-- ``sum(x)``, ``concat(x)`` -> ``x``; ``concat`` of a ``concat`` along the same axis ->
-  one ``concat``;
+- ``sum(x)``, ``concat(x)`` -> ``x``; ``sum(a, b)`` -> ``add(a, b)``; ``concat`` of a
+  ``concat`` along the same axis -> one ``concat``;
 - ``clip`` whose bounds cover the element type (floats: ``-inf``/``inf``) -> input;
   ``relu(relu(x))`` -> ``relu(x)``; ``pad`` by zero everywhere -> input.
 
 An op that carries a fused activation (``graph-fuse-activations``) is never rewritten:
-its result is not what its properties alone say.
+its result is not what its properties alone say. An op rewritten into a new op passes its
+other discardable attributes (e.g. ``canopy.placement``) on to it.
 """
 
 from __future__ import annotations
@@ -92,6 +93,14 @@ def _replace_by(rewriter: PatternRewriter, op: Operation, value: SSAValue) -> bo
     return True
 
 
+def _replace_with(rewriter: PatternRewriter, op: Operation, new: Operation) -> None:
+    """Replace ``op`` by ``new``, keeping ``op``'s discardable attributes (a placement
+    decided by graph-partition, a name) on the op that now computes the value."""
+    for name, value in op.attributes.items():
+        new.attributes.setdefault(name, value)
+    rewriter.replace(op, new)
+
+
 # ---------------------------------------------------------------------- transposes
 
 
@@ -108,7 +117,7 @@ class ComposeTransposes(RewritePattern):
         if perm == list(range(len(perm))):
             _replace_by(rewriter, op, inner.input)
         else:
-            rewriter.replace(op, graph.TransposeOp.create(inner.input, perm=perm))
+            _replace_with(rewriter, op, graph.TransposeOp.create(inner.input, perm=perm))
 
 
 class RemoveIdentityTranspose(RewritePattern):
@@ -133,7 +142,7 @@ class FlattenToReshape(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: graph.FlattenOp, rewriter: PatternRewriter) -> None:
         if _is_plain(op):
-            rewriter.replace(op, graph.ReshapeOp.create(op.input, shape=_shape(op.result)))
+            _replace_with(rewriter, op, graph.ReshapeOp.create(op.input, shape=_shape(op.result)))
 
 
 class ComposeReshapes(RewritePattern):
@@ -143,7 +152,7 @@ class ComposeReshapes(RewritePattern):
     def match_and_rewrite(self, op: graph.ReshapeOp, rewriter: PatternRewriter) -> None:
         inner = op.input.owner
         if _is_plain(op) and isinstance(inner, graph.ReshapeOp | graph.FlattenOp) and _is_plain(inner):
-            rewriter.replace(op, graph.ReshapeOp.create(inner.input, shape=_shape(op.result)))
+            _replace_with(rewriter, op, graph.ReshapeOp.create(inner.input, shape=_shape(op.result)))
 
 
 class RemoveIdentityReshape(RewritePattern):
@@ -214,6 +223,16 @@ class RemoveSingleInputSum(RewritePattern):
     def match_and_rewrite(self, op: graph.SumOp, rewriter: PatternRewriter) -> None:
         if _is_plain(op) and len(op.inputs) == 1:
             _replace_by(rewriter, op, op.inputs[0])
+
+
+class TwoInputSumToAdd(RewritePattern):
+    """``sum(a, b)`` -> ``add(a, b)``: the same broadcasting and arithmetic, and the one
+    form later passes match (a QDQ residual ``Sum`` folds like an ``Add``)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: graph.SumOp, rewriter: PatternRewriter) -> None:
+        if _is_plain(op) and len(op.inputs) == 2:
+            _replace_with(rewriter, op, graph.AddOp.create(*op.inputs))
 
 
 class RemoveSingleInputConcat(RewritePattern):
@@ -295,7 +314,7 @@ _PATTERN_FACTORIES: dict[type[graph.GraphOp], tuple[Callable[[], RewritePattern]
     graph.SubOp: (RemoveSubIdentity,),
     graph.MulOp: (RemoveMulIdentity,),
     graph.DivOp: (RemoveDivIdentity,),
-    graph.SumOp: (RemoveSingleInputSum,),
+    graph.SumOp: (RemoveSingleInputSum, TwoInputSumToAdd),
     graph.ConcatOp: (RemoveSingleInputConcat, FlattenNestedConcat),
     graph.ClipOp: (RemoveIdentityClip,),
     graph.ReluOp: (RemoveReluOfRelu,),

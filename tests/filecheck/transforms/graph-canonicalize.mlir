@@ -104,3 +104,16 @@ func.func @not_rewritten(%x: tensor<4xf32>, %m: tensor<2x3xf32>) -> (tensor<4xf3
   // CHECK-NEXT:  %tt = graph.transpose %t attributes {fused_activation = "relu"}
   // CHECK-NEXT:  func.return %dq, %tt
 }
+
+// A two-input sum is an add (the form graph-fold-qdq matches for residuals); ops rebuilt
+// by a pattern keep the replaced op's discardable attributes (graph-partition's placement).
+// CHECK-LABEL: func.func @rebuilt_ops_keep_attributes
+func.func @rebuilt_ops_keep_attributes(%x: tensor<2x3xf32>, %y: tensor<1x3xf32>) -> (tensor<2x3xf32>, tensor<6xf32>) {
+  %s = graph.sum %x, %y attributes {canopy.placement = "host"} : (tensor<2x3xf32>, tensor<1x3xf32>) -> tensor<2x3xf32>
+  %r = graph.reshape %x {shape = [3, 2]} : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  %rr = graph.reshape %r {shape = [6]} attributes {canopy.placement = "card"} : (tensor<3x2xf32>) -> tensor<6xf32>
+  func.return %s, %rr : tensor<2x3xf32>, tensor<6xf32>
+  // CHECK-NEXT:  %s = graph.add %x, %y attributes {canopy.placement = "host"} : (tensor<2x3xf32>, tensor<1x3xf32>) -> tensor<2x3xf32>
+  // CHECK-NEXT:  %rr = graph.reshape %x {shape = [6]} attributes {canopy.placement = "card"} : (tensor<2x3xf32>) -> tensor<6xf32>
+  // CHECK-NEXT:  func.return %s, %rr
+}

@@ -1,0 +1,109 @@
+"""The canopy-to-tile pipeline keeps the quantized program's meaning.
+
+The small CNN of tests/filecheck/tools/Inputs/make_small_cnn.py (a residual block, max
+pool, 1x1 conv, global average pool, gemm), as onnxruntime's QDQ model and as a float
+model quantized by graph-quantize, goes down to tile ops. The tile interpreter must give
+the same bits as the graph interpreter on the integer graph just before the partition
+(everything after it only changes where and in what layout ops run), on two hardware
+configs, and some of the work must really be in tile ops.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from xdsl.dialects.builtin import ModuleOp
+
+from canopy_mlir.dialects import tile
+from canopy_mlir.frontend.onnx_importer import import_onnx
+from canopy_mlir.interpreters.graph_interpreter import run_graph
+from canopy_mlir.interpreters.tile_interpreter import run_tile
+from canopy_mlir.tools.pipelines import NAMED_PIPELINES, apply_pipeline
+
+pytest.importorskip("onnxruntime.quantization")
+
+_SCRIPT = Path(__file__).parents[1] / "filecheck" / "tools" / "Inputs" / "make_small_cnn.py"
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("make_small_cnn", _SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, onnx.ModelProto]:
+    tmp = tmp_path_factory.mktemp("cnn")
+    _load_script().main(str(tmp / "float.onnx"), str(tmp / "qdq.onnx"))
+    return {"float": onnx.load(tmp / "float.onnx"), "qdq": onnx.load(tmp / "qdq.onnx")}
+
+
+def _split_pipeline(options: str) -> tuple[str, str]:
+    """canopy-to-tile cut just before graph-partition: (integer graph part, tile part)."""
+    passes = NAMED_PIPELINES["canopy-to-tile"].spec.split(",")
+    cut = passes.index("graph-partition")
+    return ",".join(passes[:cut]), ",".join(passes[cut:])
+
+
+CASES = [
+    ("qdq", "intelfocl", ""),
+    ("qdq", "tiny-b2", ""),
+    ("float", "tiny", "graph-quantize{calibration-random=4 seed=3}"),
+    ("float", "intelfocl", 'graph-quantize{calibration-random=4 seed=3 method="percentile"}'),
+]
+
+
+@pytest.mark.parametrize(("model", "config", "quantize"), CASES, ids=[f"{m}-{c}" for m, c, _ in CASES])
+def test_tile_level_equals_integer_graph(models: dict, model: str, config: str, quantize: str) -> None:
+    integer_part, tile_part = _split_pipeline("")
+    if quantize:
+        integer_part = integer_part.replace("graph-quantize", quantize)
+    else:
+        integer_part = integer_part.replace("graph-quantize,", "")
+    tile_part = tile_part.replace("graph-partition", f'graph-partition{{config="{config}"}}').replace(
+        "convert-graph-to-tile", f'convert-graph-to-tile{{config="{config}"}}'
+    )
+    integer: ModuleOp = apply_pipeline(import_onnx(models[model]), integer_part)
+    lowered = apply_pipeline(integer.clone(), tile_part)
+    tile_ops = [op for op in lowered.walk() if isinstance(op, tile.TILE_COMPUTE_OPS)]
+    assert len(tile_ops) >= 4, "most of the CNN should be tile ops"
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        x = rng.normal(size=(1, 3, 8, 8)).astype(np.float32)
+        expected, got = run_graph(integer, [x]), run_tile(lowered, [x])
+        for e, g in zip(expected, got, strict=True):
+            np.testing.assert_array_equal(g, e)
+
+
+def test_pipeline_expansion_routes_options() -> None:
+    """The same pipeline as the lit test spells it: options reach graph-quantize and the
+    config reaches graph-partition and convert-graph-to-tile."""
+    from canopy_mlir.tools.pipelines import expand_pipeline
+
+    specs = [str(s) for s in expand_pipeline('canopy-to-tile{calibration-random=2 config="tiny"}', NAMED_PIPELINES)]
+    assert "graph-quantize{calibration-random=2}" in specs
+    assert 'graph-partition{config="tiny"}' in specs and 'convert-graph-to-tile{config="tiny"}' in specs
+    assert "graph-quantize" not in [str(s) for s in expand_pipeline("canopy-to-tile", NAMED_PIPELINES)]
+
+
+def test_unsigned_activations_keep_gemms_on_the_host(models: dict) -> None:
+    """uint8 activations (symmetric=false) cannot feed the signed int8 GEMM core: the
+    partition says so, and no tile.conv is made (the result is still right)."""
+    integer_part, tile_part = _split_pipeline("")
+    integer_part = integer_part.replace("graph-quantize", "graph-quantize{calibration-random=4 symmetric=false}")
+    integer = apply_pipeline(import_onnx(models["float"]), integer_part)
+    lowered = apply_pipeline(integer.clone(), tile_part)
+    from canopy_mlir.dialects import graph
+    from canopy_mlir.transforms.graph_partition import PLACEMENT_REASON
+
+    gemms = [op for op in lowered.walk() if isinstance(op, graph.ConvIntegerOp | graph.MatMulIntegerOp)]
+    assert gemms and all("ui8 input" in op.attributes[PLACEMENT_REASON].data for op in gemms[1:])
+    assert not any(isinstance(op, tile.ConvOp) for op in lowered.walk())
+    x = np.random.default_rng(9).normal(size=(1, 3, 8, 8)).astype(np.float32)
+    np.testing.assert_array_equal(run_tile(lowered, [x])[0], run_graph(integer, [x])[0])
