@@ -30,10 +30,17 @@ def _tile() -> Dialect:
     return Tile
 
 
+def _dma() -> Dialect:
+    from canopy_mlir.dialects.dma import Dma
+
+    return Dma
+
+
 ALL_DIALECTS: dict[str, Callable[[], Dialect]] = {
     "isa": _isa,
     "graph": _graph,
     "tile": _tile,
+    "dma": _dma,
 }
 
 

@@ -153,5 +153,14 @@ ALL_PASSES["graph-quantize"] = _graph_quantize
 ALL_PASSES["convert-graph-to-tile"] = _convert_graph_to_tile
 
 
+# ------------------------------------------------------------------ dma level
+def _dma_plan_memory() -> type[ModulePass]:
+    from canopy_mlir.transforms.dma_plan_memory import DmaPlanMemory
+
+    return DmaPlanMemory
+
+
+ALL_PASSES["dma-plan-memory"] = _dma_plan_memory
+
 
 __all__ = ["ALL_PASSES", "PassStatistics", "collecting_statistics", "record_statistic"]

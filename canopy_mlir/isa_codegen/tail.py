@@ -1,0 +1,274 @@
+"""What every tile compute op's lowering shares: output tiles, the ALU tail, the stores.
+
+A compute op's result leaves the core the same way whatever computed it (GEMM for
+``tile.conv``, loads for ``tile.alu``, ALU taps for ``tile.pool``): the output tile sits in an ACC slot (oc block
+``o`` at ``o * tile_h * tw``), the tail operands are loaded beside it, one ALU
+instruction per tail step runs over it, and one STORE per channel block writes the low
+8 bits from OUT. :class:`TileLowering` holds that part; docs/isa-codegen.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from canopy_mlir.alu_semantics import alu_apply
+from canopy_mlir.dialects import tile
+from canopy_mlir.hw import HardwareConfig
+from canopy_mlir.isa_codegen.program import (
+    DramPlacement,
+    Emitted,
+    IsaCodegenError,
+    UopTableBuilder,
+    token_only_load,
+    with_flags,
+)
+from canopy_mlir.isa_format import (
+    AluInsn,
+    AluOpcode,
+    Instruction,
+    LoadInsn,
+    MemoryType,
+    StoreInsn,
+    Uop,
+)
+
+ALU_OPCODE_OF = {"add": AluOpcode.ADD, "mul": AluOpcode.MUL, "shr": AluOpcode.SHR,
+                 "min": AluOpcode.MIN, "max": AluOpcode.MAX}
+TAIL_KINDS = ("chan", "acc", "act")
+"""Tail operand kinds: a per-channel ``tensor<Cxi32>``, a full ``!tile.acc``, an i8
+full ``!tile.act`` (loaded with LOAD ACC_8BIT)."""
+
+
+def tail_kind(type_) -> str:
+    """The kind (TAIL_KINDS) of a tail operand of type ``type_``."""
+    if isinstance(type_, tile.AccType):
+        return "acc"
+    if isinstance(type_, tile.ActType):
+        return "act"
+    return "chan"
+
+
+def tail_problem(tail: Sequence[tile.AluStep], kinds: Sequence[str], result_element: str | None,
+                 logical: tuple[int, int], config: HardwareConfig) -> str | None:
+    """Why a result with this tail cannot be stored exactly (naming the property), or None."""
+    if result_element is None:
+        return ("result: an i32 (!tile.acc) result cannot be stored, since STORE writes only "
+                "the int8 OUT buffer (docs/isa.md); give the op an i8/ui8 result with a "
+                "clamping tail")
+    if any(k not in TAIL_KINDS for k in kinds):
+        return f"tail operands: unknown kinds {tuple(kinds)}"
+    return None
+
+
+def needs_padding_mask(tail: Sequence[tile.AluStep], logical: tuple[int, int],
+                       config: HardwareConfig, starts: Sequence[int] = (0,)) -> bool:
+    """Does the result have padding (batch rows / channels past the logical extents)
+    that the tail makes non-zero? STORE writes whole BATCH x BLOCK_OUT elements, so
+    then a final ``mul`` by a 0/1 mask re-zeroes it. ``starts``: the values a padding
+    element can hold before the tail (0; also INT32_MIN for a max pool, whose windows
+    lying wholly in the spatial padding give it in every channel)."""
+    n, c = logical
+    has_padding = n % config.batch != 0 or c % config.block_out != 0
+    return has_padding and any(padding_value(tail, start) != 0 for start in starts)
+
+
+def padding_mask_image(logical: tuple[int, int], config: HardwareConfig) -> np.ndarray:
+    """The mask's DRAM image: the per-channel layout of a vector of ones (1 on logical
+    batch rows and channels, 0 on padding), NB x CB ACC elements."""
+    n, c = logical
+    return channel_vector_layout(np.ones(c, np.int32), n, config)
+
+
+def padding_starts(spec) -> tuple[int, ...]:
+    """The values a padding element of ``spec``'s result holds before the tail."""
+    return (0, -(2**31)) if getattr(spec, "kind", None) == "max" else (0,)
+
+
+def with_padding_mask(spec, placement: DramPlacement, config: HardwareConfig):
+    """``(spec, placement)`` with the mask as one more per-channel tail operand and a
+    final ``mul`` by it, when the result needs one (else unchanged)."""
+    if not needs_padding_mask(spec.tail, spec.logical, config, padding_starts(spec)):
+        return spec, placement
+    if placement.mask is None:
+        raise IsaCodegenError(
+            f"{spec.name}: the tail makes the result's zero padding non-zero "
+            f"({sorted({padding_value(spec.tail, v) for v in padding_starts(spec)} - {0})}), "
+            "so the program multiplies by a padding mask, but the placement has no `mask` "
+            "address (write padding_mask_image(...) there)")
+    spec = replace(spec, tail=(*spec.tail, tile.AluStep("mul", operand=len(spec.tail_kinds))),
+                   tail_kinds=(*spec.tail_kinds, "chan"))
+    return spec, replace(placement, tail=(*placement.tail, placement.mask))
+
+
+def channel_vector_layout(vector: np.ndarray, batch: int, config: HardwareConfig) -> np.ndarray:
+    """A per-channel ``(C,)`` int32 tail vector in its DRAM layout.
+
+    The blocked ACC value of shape ``(N, C, 1, 1)`` (the vector broadcast over the
+    logical batch, padding zero): ``NB x CB x 1 x 1 x BATCH x BLOCK_OUT`` int32, so
+    element ``nb * CB + cb``. Zero rows for padding batch entries keep the result's
+    padding zero after an ``add bias``.
+    """
+    vector = np.asarray(vector, dtype=np.int32)
+    (c,) = vector.shape
+    nb, cb = -(-batch // config.batch), -(-c // config.block_out)
+    padded = np.zeros((nb * config.batch, cb * config.block_out), np.int32)
+    padded[:batch, :c] = vector
+    return np.ascontiguousarray(
+        padded.reshape(nb, config.batch, cb, config.block_out).transpose(0, 2, 1, 3)
+    ).reshape(nb, cb, 1, 1, config.batch, config.block_out)
+
+
+def padding_value(tail: Sequence[tile.AluStep], start: int = 0) -> int:
+    """What the tail makes of a padding element holding ``start`` (the op gives 0),
+    every operand being 0 there."""
+    value = np.full((), start, np.int64)
+    for step in tail:
+        value = alu_apply(step.opcode, value, step.imm if step.imm is not None else 0)
+    return int(value)
+
+
+@dataclass(frozen=True)
+class OutputTile:
+    """One output tile: oc tile ``oc_index`` (blocks ``ob0 .. ob0+toc``), batch block,
+    rows ``y0 .. y0+th``, columns ``x0 .. x0+tw``; ``index`` counts tiles in schedule order."""
+
+    index: int
+    oc_index: int
+    ob0: int
+    toc: int
+    nb: int
+    y0: int
+    th: int
+    x0: int
+    tw: int
+
+
+
+def spatial_tiles(out_hw: tuple[int, int], tile_h: int, tile_w: int):
+    """(y0, th, x0, tw) of the output tiles, row-major; edge tiles partial."""
+    out_h, out_w = out_hw
+    for y0 in range(0, out_h, tile_h):
+        for x0 in range(0, out_w, tile_w):
+            yield y0, min(tile_h, out_h - y0), x0, min(tile_w, out_w - x0)
+
+
+def window_span(start: int, length: int, limit: int) -> tuple[int, int, int, int]:
+    """(first in-range index, in-range count, pad before, pad after) of [start, start+length)."""
+    lo, hi = max(0, start), min(limit, start + length)
+    if hi <= lo:
+        return 0, 0, 0, 0
+    return lo, hi - lo, lo - start, start + length - hi
+
+
+class TileLowering:
+    """Emission state shared by the lowerings: the instruction list, the micro-op table,
+    ACC slots, the tail and the stores.
+
+    ``spec`` must provide ``tail``, ``tail_kinds``, ``tail_memory(j)``, ``out_blocks``,
+    ``out_hw``, ``full_operands``, ``buffers``, ``name`` and ``tile`` (tile_h first,
+    the channel blocks of a tile at index 2); ``layout`` ``out_tile`` and ``acc_slot``.
+    """
+
+    def __init__(self, spec, config: HardwareConfig, placement: DramPlacement, layout,
+                 tiles: list[OutputTile]) -> None:
+        self.spec, self.config, self.at, self.layout = spec, config, placement, layout
+        self.table = UopTableBuilder()
+        self.out: list[Emitted] = []
+        self.tiles = tiles
+        self.nbuf = spec.buffers
+
+    # ----------------------------------------------------------- helpers
+    def _emit(self, insn: Instruction, kernel=None) -> None:
+        self.out.append(Emitted(insn, kernel))
+
+    def _flag_group(self, insns: list[Instruction], first: dict, last: dict) -> list[Instruction]:
+        insns[0] = with_flags(insns[0], **first)
+        insns[-1] = with_flags(insns[-1], **last)
+        return insns
+
+    def _slot(self, index: int) -> int:
+        return index % self.nbuf
+
+    def _acc_base(self, t: OutputTile) -> int:
+        return self._slot(t.index) * self.layout.acc_slot
+
+    def _oc_stride(self, t: OutputTile) -> int:
+        """ACC distance between two oc blocks of a tile: tile_h rows of the tile's width."""
+        return self.spec.tile[0] * t.tw
+
+    def _emit_tail(self, t: OutputTile, pop_store: bool = False) -> None:
+        """Tail operand loads, one ALU per step (the last pushes compute->store).
+
+        ``pop_store``: the first ALU pops store->compute (the ACC/OUT slot is free), for
+        lowerings whose first OUT write is the tail (tile.alu).
+        """
+        spec, layout = self.spec, self.layout
+        acc = self._acc_base(t)
+        oc_stride = self._oc_stride(t)
+        out_h, out_w = spec.out_hw
+        operand_base: list[int] = []
+        full_seen = chan_seen = 0
+        for j, kind in enumerate(spec.tail_kinds):
+            memory = spec.tail_memory(j)
+            if kind == "chan":
+                base = acc + layout.out_tile * (1 + spec.full_operands) + chan_seen * spec.tile[2]
+                chan_seen += 1
+                self._emit(LoadInsn(memory_type=memory, sram_base=base,
+                                    dram_base=self.at.tail[j] + t.nb * spec.out_blocks + t.ob0,
+                                    x_size=t.toc, x_stride=t.toc))
+            else:
+                full_seen += 1
+                base = acc + layout.out_tile * full_seen
+                for o in range(t.toc):
+                    dram = self.at.tail[j] + (((t.nb * spec.out_blocks + t.ob0 + o) * out_h
+                                               + t.y0) * out_w + t.x0)
+                    self._emit(LoadInsn(memory_type=memory, sram_base=base + o * oc_stride,
+                                        dram_base=dram, y_size=t.th, x_size=t.tw,
+                                        x_stride=out_w))
+            operand_base.append(base)
+        for i, step in enumerate(spec.tail):
+            dsts = [acc + o * oc_stride for o in range(t.toc)]
+            loop = {"iter_out": t.th, "iter_in": t.tw,
+                    "dst_factor_out": t.tw if t.th > 1 else 0,
+                    "dst_factor_in": 1 if t.tw > 1 else 0}
+            if step.imm is not None:
+                uops = [Uop(dst=d) for d in dsts]
+                alu = AluInsn(alu_opcode=ALU_OPCODE_OF[step.opcode], use_imm=True,
+                              imm=step.imm, **loop)
+            else:
+                assert step.operand is not None
+                base = operand_base[step.operand]
+                if spec.tail_kinds[step.operand] == "chan":
+                    uops = [Uop(dst=d, src=base + o) for o, d in enumerate(dsts)]
+                    factors = {"src_factor_out": 0, "src_factor_in": 0}
+                else:
+                    uops = [Uop(dst=d, src=base + o * oc_stride) for o, d in enumerate(dsts)]
+                    factors = {"src_factor_out": loop["dst_factor_out"],
+                               "src_factor_in": loop["dst_factor_in"]}
+                alu = AluInsn(alu_opcode=ALU_OPCODE_OF[step.opcode], **loop, **factors)
+            if i == 0 and pop_store:
+                alu = with_flags(alu, pop_next=True)
+            if i == len(spec.tail) - 1:
+                alu = with_flags(alu, push_next=True)
+            self._emit(alu, self.table.kernel(uops))
+        if not spec.tail:  # a hand-built spec without a tail: carry the tokens alone
+            self._emit(with_flags(token_only_load(MemoryType.UOP), push_next=True,
+                                  pop_next=pop_store))
+
+    # ----------------------------------------------------------- store module
+    def _emit_stores(self, t: OutputTile) -> None:
+        spec = self.spec
+        out_h, out_w = spec.out_hw
+        acc, oc_stride = self._acc_base(t), self._oc_stride(t)
+        stores: list[Instruction] = []
+        for o in range(t.toc):
+            dram = self.at.output + ((t.nb * spec.out_blocks + t.ob0 + o) * out_h + t.y0) * out_w + t.x0
+            stores.append(StoreInsn(sram_base=acc + o * oc_stride, dram_base=dram,
+                                    y_size=t.th, x_size=t.tw, x_stride=out_w))
+        count = len(self.tiles)
+        push = t.index + self.nbuf < count or t.index == count - 1
+        for insn in self._flag_group(stores, {"pop_prev": True}, {"push_prev": push}):
+            self._emit(insn)
