@@ -28,6 +28,7 @@ from canopy_mlir.isa_codegen.program import (
     KernelProgram,
     finish_program,
     token_only_load,
+    with_flags,
 )
 from canopy_mlir.isa_codegen.tail import (
     OutputTile,
@@ -254,14 +255,15 @@ class _ConvLowering(TileLowering):
     def run(self) -> KernelProgram:
         step = 0
         for t in self.tiles:
+            init = self.tile_init_loads(t)
             for chunk_index, (r0, ric) in enumerate(self.chunks):
                 real = self._window_is_real(t)
                 self._emit_loads(t, step, chunk_index, r0, ric, real)
                 if chunk_index == 0:
-                    self._emit_reset(t)
+                    self._emit_init(t, init)
                 self._emit_gemm(t, step, r0, ric, real)
                 step += 1
-            self._emit_tail(t)
+            self._emit_tail(t, skip_first=init is not None)
             self._emit_stores(t)
         return finish_program(self.spec.name, self.config, self.at, self.out, self.table)
 
@@ -331,6 +333,17 @@ class _ConvLowering(TileLowering):
         return loads
 
     # ----------------------------------------------------------- compute module
+    def _emit_init(self, t: OutputTile, init: list[Instruction] | None) -> None:
+        """Start the accumulator: from the bias (``init``, tile_init_loads) or a reset.
+        The first instruction pops store->compute for tiles reusing an ACC/OUT slot."""
+        if init is None:
+            self._emit_reset(t)
+            return
+        init = list(init)
+        init[0] = with_flags(init[0], pop_next=t.index >= self.nbuf)
+        for insn in init:
+            self._emit(insn)
+
     def _emit_reset(self, t: OutputTile) -> None:
         kernel = self.table.kernel([Uop(dst=self._acc_base(t))])
         rows = t.toc * self.spec.tile[0]

@@ -25,6 +25,12 @@ from canopy_mlir.isa_codegen.program import (
     token_only_load,
     with_flags,
 )
+from canopy_mlir.runtime.timing import (
+    ALU_CYCLES_PER_STEP,
+    ALU_OVERHEAD_CYCLES,
+    GEMM_OVERHEAD_CYCLES,
+    instruction_cycles,
+)
 from canopy_mlir.isa_format import (
     AluInsn,
     AluOpcode,
@@ -199,13 +205,18 @@ class TileLowering:
         """ACC distance between two oc blocks of a tile: tile_h rows of the tile's width."""
         return self.spec.tile[0] * t.tw
 
-    def _emit_tail(self, t: OutputTile, pop_store: bool = False) -> None:
+    def _emit_tail(self, t: OutputTile, pop_store: bool = False, skip_first: bool = False) -> None:
         """Tail operand loads, one ALU per step (the last pushes compute->store).
 
         ``pop_store``: the first ALU pops store->compute (the ACC/OUT slot is free), for
-        lowerings whose first OUT write is the tail (tile.alu).
+        lowerings whose first OUT write is the tail (tile.alu). ``skip_first``: the
+        first step (an ``add`` by a per-channel operand) was done by starting the
+        accumulator from that operand (``tile_init_loads``); its operand is then not
+        loaded unless a later step uses it too.
         """
         spec, layout = self.spec, self.layout
+        skipped = spec.tail[0].operand if skip_first else None
+        later_uses = {step.operand for step in spec.tail[1:]}
         acc = self._acc_base(t)
         oc_stride = self._oc_stride(t)
         out_h, out_w = spec.out_hw
@@ -216,6 +227,9 @@ class TileLowering:
             if kind == "chan":
                 base = acc + layout.out_tile * (1 + spec.full_operands) + chan_seen * spec.tile[2]
                 chan_seen += 1
+                if j == skipped and j not in later_uses:
+                    operand_base.append(base)
+                    continue
                 self._emit(LoadInsn(memory_type=memory, sram_base=base,
                                     dram_base=self.at.tail[j] + t.nb * spec.out_blocks + t.ob0,
                                     x_size=t.toc, x_stride=t.toc))
@@ -229,7 +243,10 @@ class TileLowering:
                                         dram_base=dram, y_size=t.th, x_size=t.tw,
                                         x_stride=out_w))
             operand_base.append(base)
+        first = 1 if skip_first else 0
         for i, step in enumerate(spec.tail):
+            if i < first:
+                continue
             dsts = [acc + o * oc_stride for o in range(t.toc)]
             loop = {"iter_out": t.th, "iter_in": t.tw,
                     "dst_factor_out": t.tw if t.th > 1 else 0,
@@ -249,7 +266,7 @@ class TileLowering:
                     factors = {"src_factor_out": loop["dst_factor_out"],
                                "src_factor_in": loop["dst_factor_in"]}
                 alu = AluInsn(alu_opcode=ALU_OPCODE_OF[step.opcode], **loop, **factors)
-            if i == 0 and pop_store:
+            if i == first and pop_store:
                 alu = with_flags(alu, pop_next=True)
             if i == len(spec.tail) - 1:
                 alu = with_flags(alu, push_next=True)
@@ -257,6 +274,36 @@ class TileLowering:
         if not spec.tail:  # a hand-built spec without a tail: carry the tokens alone
             self._emit(with_flags(token_only_load(MemoryType.UOP), push_next=True,
                                   pop_next=pop_store))
+
+    def tile_init_loads(self, t: OutputTile) -> list[Instruction] | None:
+        """LOAD ACCs that start tile ``t``'s accumulator from the tail's first step, an
+        ``add`` by a per-channel vector ``b`` (one load per oc block broadcasting
+        ``b[o]`` over the tile's pixels: ``x_size = 1``, ``x_stride = 0``), when that
+        is cheaper on the timing model than a reset and the ``add``; else None.
+
+        Exact: the GEMM then adds its products to ``b`` with the same 32-bit wrapping,
+        so the accumulator ends as ``b + sum`` either way; padding batch rows/channels
+        start from the vector's zeros as from a reset. Only with at least one more tail
+        step, which writes the OUT buffer (a LOAD does not; docs/isa.md).
+        """
+        spec = self.spec
+        if len(spec.tail) < 2 or spec.tail[0].opcode != "add" or spec.tail[0].operand is None:
+            return None
+        j = spec.tail[0].operand
+        if spec.tail_kinds[j] != "chan":
+            return None
+        acc, oc_stride, pixels = self._acc_base(t), self._oc_stride(t), t.th * t.tw
+        loads: list[Instruction] = [
+            LoadInsn(memory_type=spec.tail_memory(j), sram_base=acc + o * oc_stride,
+                     dram_base=self.at.tail[j] + t.nb * spec.out_blocks + t.ob0 + o,
+                     y_size=pixels, x_size=1, x_stride=0)
+            for o in range(t.toc)]
+        reset_steps = t.toc * spec.tile[0] * t.tw
+        replaced = (reset_steps + GEMM_OVERHEAD_CYCLES
+                    + ALU_CYCLES_PER_STEP * t.toc * pixels + ALU_OVERHEAD_CYCLES)
+        if sum(instruction_cycles(load, self.config) for load in loads) >= replaced:
+            return None
+        return loads
 
     # ----------------------------------------------------------- store module
     def _emit_stores(self, t: OutputTile) -> None:

@@ -286,6 +286,48 @@ class Chain:
         self.range = self.range.clamp(lo, hi)
 
 
+def _post_multiply_offset(rounding: np.ndarray, shift: np.ndarray, zero_point: int,
+                          exact_lo: np.ndarray, exact_hi: np.ndarray) -> np.ndarray | None:
+    """The rounding constant with the output zero point folded in, ``r + (zp << s)``, or
+    None when that is not exact.
+
+    ``((v + r + (zp << s)) >> s) == ((v + r) >> s) + zp`` for an arithmetic shift, as
+    long as ``v + r + (zp << s)`` stays in int32 (``exact_lo/hi``: the range of
+    ``v + r``) and the ALU shifts by ``s`` itself (``s <= SHIFT_MAX``): one ALU step (the
+    ``add zp``) fewer.
+    """
+    if np.any(shift > SHIFT_MAX) or np.any(shift < 0):
+        return None
+    folded = np.array([(1 << int(s)) * zero_point for s in shift], dtype=object)
+    if int((exact_lo + folded).min()) < INT32_MIN or int((exact_hi + folded).max()) > INT32_MAX:
+        return None
+    return (rounding + folded).astype(object)
+
+
+def _premultiply(offset: np.ndarray, multiplier: np.ndarray) -> np.ndarray | None:
+    """K with ``K * m == offset (mod 2**32)`` per channel, or None if some channel has none.
+
+    Then ``(x + K) * m == x * m + offset (mod 2**32)``: ADD and MUL wrap at 32 bits, so
+    they are ring operations modulo 2**32, and when the exact ``x * m + offset`` lies in
+    int32 (the requantize's range check) the wrapped value *is* the exact one. So the
+    post-multiply add moves before the ``mul``, where it merges with the bias add (one
+    ALU step fewer) and, as the tail's first step, the instruction generator can start
+    the accumulator from it (a LOAD ACC instead of a reset and an add). A solution
+    exists iff ``2**tz(m)`` divides the offset (``tz``: trailing zero bits of ``m``):
+    ``K = (offset >> tz) * inverse(m >> tz) mod 2**32``.
+    """
+    result = []
+    for c, m in zip(offset, multiplier):
+        c, m = int(c) % (1 << 32), int(m) % (1 << 32)
+        if m == 0:
+            return None
+        tz = (m & -m).bit_length() - 1
+        if c % (1 << tz):
+            return None
+        result.append((c >> tz) * pow(m >> tz, -1, 1 << 32) % (1 << 32))
+    return _wrap32(np.array(result, dtype=object))
+
+
 def _clip_bounds(op: Operation, element: str) -> tuple[int, int]:
     """The integer bounds graph.clip / graph.relu apply."""
     if isinstance(op, graph.ReluOp):
@@ -637,13 +679,22 @@ class Converter:
         shifted_hi = np.array([int(v) >> int(s) for v, s in zip(exact_hi, shift)], dtype=object)
         if int(shifted_lo.min()) + zero_point < INT32_MIN or int(shifted_hi.max()) + zero_point > INT32_MAX:
             raise NotOnCard("requantize: adding the output zero point can leave int32")
-        if not np.all(multiplier == 1):
-            chain.add_vector("mul", multiplier)
-        if np.any(rounding != 0):
-            chain.add_vector("add", rounding)
+        offset = _post_multiply_offset(rounding, shift, zero_point, exact_lo, exact_hi)
+        premultiplied = None if offset is None else _premultiply(offset, multiplier)
+        if premultiplied is not None:  # add K, mul m, shr s: the fewest ALU steps
+            chain.add_vector("add", premultiplied)
+            if not np.all(multiplier == 1):
+                chain.add_vector("mul", multiplier)
+        else:
+            if not np.all(multiplier == 1):
+                chain.add_vector("mul", multiplier)
+            if offset is not None and np.any(offset != 0):
+                chain.add_vector("add", offset)
+            elif offset is None and np.any(rounding != 0):
+                chain.add_vector("add", rounding)
         if np.any(shift != 0):
             chain.add_vector("shr", np.minimum(shift, SHIFT_MAX))
-        if zero_point:
+        if zero_point and offset is None:
             chain.add_vector("add", np.full(channels, zero_point))
         element = _element(op.results[0])
         chain.range = Range(shifted_lo + zero_point, shifted_hi + zero_point)

@@ -241,14 +241,19 @@ def test_resnet18_3x3_layer_on_intelfocl_is_exact_and_reports_utilisation(capsys
     run = run_and_compare(card, module, conv, inputs, specs)
     summary = run.program.summary
     # 32 tiles, 4 oc blocks x 4 ic blocks x 9 taps = 144 GEMM micro-ops per kernel, two
-    # buffer slots, one reset and one ALU kernel per step and slot.
+    # buffer slots, one ALU kernel per slot (dst-only; the bias add is not an ALU step:
+    # each tile's accumulator starts from the bias, one broadcasting LOAD ACC per oc block,
+    # instead of a reset).
     assert summary.gemm_steps * config.macs_per_gemm_uop == conv.card_macs() == 115_605_504
-    assert summary.uop_resident and summary.uops == 2 * (144 + 1 + 4 + 4)
+    assert summary.uop_resident and summary.uops == 2 * (144 + 4)
+    assert summary.by_kind["LOAD ACC"] == 32 * 4
+    assert summary.by_kind["GEMM"] == 32  # no reset GEMMs
+    assert summary.alu_steps == 4 * 56 * 56 * 4  # mul, shr, max, min per output element
     timing = estimate_cycles(ProgramView(config, run.program.instructions, run.program.uop_map()))
     with capsys.disabled():
         print(f"\nResNet-18 3x3 64->64 56x56 on intelfocl, tile [7,14,4,4], buffers 2: "
               f"{summary}\n{timing}")
-    assert timing.gemm_utilization > 0.5
+    assert timing.gemm_utilization > 0.78  # 76.1% with a reset and an ALU add
 
 
 def test_double_buffering_overlaps_loads_with_compute():
@@ -351,3 +356,38 @@ def test_channel_vector_layout_is_the_blocked_acc_of_the_broadcast_vector():
     broadcast = np.broadcast_to(vector.reshape(1, 10, 1, 1), (3, 10, 1, 1)).copy()
     np.testing.assert_array_equal(image, pack_array(broadcast, type_))
     assert image[1, 0, 0, 0, 1].tolist() == [0] * 8  # batch row 3 is padding
+
+
+# ------------------------------------------------------------------ accumulator from the bias
+def _bias_broadcasts(program) -> list[LoadInsn]:
+    return [i for i in program.instructions if isinstance(i, LoadInsn)
+            and i.memory_type == MemoryType.ACC and i.x_size == 1 and i.x_stride == 0]
+
+
+def _resets(program) -> list[GemmInsn]:
+    return [i for i in program.instructions if isinstance(i, GemmInsn) and i.reset]
+
+
+def test_accumulator_starts_from_the_bias_vector_instead_of_a_reset():
+    """A tail starting with ``add`` by a per-channel vector: each tile's accumulator is
+    loaded with the vector (one broadcasting LOAD ACC per oc block) and the GEMMs add to
+    it; the vector is still loaded as an operand when a later step uses it too."""
+    steps = [AluStep("add", operand=0), AluStep("add", operand=0), AluStep("shr", imm=2),
+             AluStep("max", imm=-128), AluStep("min", imm=127)]
+    module, conv, inputs, specs = _conv("tiny", (1, 6, 6, 6), (6, 6, 3, 3), pads=(1, 1, 1, 1),
+                                        tile=[3, 4, 1, 1], buffers=2, steps=steps, specs=["chan"])
+    run = run_and_compare(SimulatedCard(load_config("tiny"), POOL_BYTES), module, conv, inputs, specs)
+    tiles = 2 * 2 * 2  # oc tiles (6 channels: 2 blocks of 4) x row tiles x column tiles (6 = 4 + 2)
+    assert len(_bias_broadcasts(run.program)) == tiles and not _resets(run.program)
+    assert sum(1 for i in run.program.instructions if isinstance(i, LoadInsn)
+               and i.memory_type == MemoryType.ACC and i.x_stride == 1) == tiles  # the reused operand
+    assert run.program.summary.alu_steps == (len(steps) - 1) * 6 * 6 * 2  # 2 oc blocks
+
+
+def test_reset_is_kept_where_the_bias_load_costs_more():
+    """With one-pixel tiles on intelfocl (64-cycle DRAM latency) a reset and an ALU add
+    are cheaper than a LOAD ACC: the program keeps them."""
+    module, conv, inputs, specs = _conv("intelfocl", (1, 16, 2, 2), (16, 16, 1, 1), tile=[1, 1, 1, 1],
+                                        buffers=2, steps=REQUANT, specs=["chan"])
+    run = run_and_compare(SimulatedCard(load_config("intelfocl"), POOL_BYTES), module, conv, inputs, specs)
+    assert not _bias_broadcasts(run.program) and len(_resets(run.program)) == 4

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tile_program_strategies import (
     CardGraph,
     CardProgram,
@@ -29,6 +30,8 @@ from canopy_mlir.interpreters.tile_interpreter import run_tile
 from canopy_mlir.transforms.convert_graph_to_tile import (
     ConvertGraphToTile,
     ConvertGraphToTileError,
+    _post_multiply_offset,
+    _premultiply,
 )
 from canopy_mlir.transforms.graph_partition import HOST, PLACEMENT, PLACEMENT_REASON
 
@@ -108,10 +111,14 @@ def test_conv_chain_becomes_one_tile_conv_with_the_requantize_tail() -> None:
     y = g.op(graph.ReluOp.create(y))
     module, _ = _lower(g, x, y)
     (conv,) = _ops(module, tile.ConvOp)
+    # The rounding 8 and the zero point -5 << 4 make the post-multiply offset -72, moved
+    # before the mul as -72 / 3 = -24 and merged with the bias: (acc + b - 24) * 3 >> 4.
     assert [(s.opcode, s.imm, s.operand) for s in conv.tail_steps()] == [
-        ("add", None, 0), ("mul", 3, None), ("add", 8, None), ("shr", 4, None), ("add", -5, None),
+        ("add", None, 0), ("mul", 3, None), ("shr", 4, None),
         ("max", 0, None), ("min", 127, None),  # relu merged into the requantize clamp
     ]
+    bias = conv.tail_values()[0].owner.value_array()
+    np.testing.assert_array_equal(bias, np.arange(7) * 100 - 24)
     assert not _ops(module, graph.GraphOp) or all(isinstance(op, graph.ConstantOp) for op in _ops(module, graph.GraphOp))
 
 
@@ -323,7 +330,8 @@ def test_depthwise_conv_of_ones_is_a_sum_pool() -> None:
     module, _ = _lower(g, x, y, config="tiny-b2")
     (pool,) = _ops(module, tile.PoolOp)
     assert pool.params()["kind"] == "sum" and pool.params()["pads"] == [0, 0, 0, 0]
-    assert pool.tail_steps()[0] == tile.AluStep("add", imm=128 * 9)  # - z * window
+    # - z * window merged with the requantize's offset, moved before its mul
+    assert [s.opcode for s in pool.tail_steps()] == ["add", "mul", "shr", "max", "min"]
     assert not _ops(module, tile.ConvOp)
 
 
@@ -353,3 +361,34 @@ def test_matmul_with_zero_point_and_a_residual_operand() -> None:
     assert [s.opcode for s in conv.tail_steps()][:2] == ["add", "add"]  # - zp * colsum(b), the residual
     assert any(isinstance(v.type, tile.ActType) for v in conv.tail_values())
     np.testing.assert_array_equal(run_tile(module, [a, r])[0], expected[0])
+
+
+# ------------------------------------------------------------------ requantize folding
+def _wrap(v: np.ndarray) -> np.ndarray:
+    return ((v.astype(np.int64) + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int64)
+
+
+@settings(max_examples=200, deadline=None)
+@given(m=st.integers(0, (1 << 31) - 1), s=st.integers(0, 31), zp=st.integers(-128, 127),
+       seed=st.integers(0, 2**16))
+def test_requantize_offset_moves_before_the_multiply_exactly(m: int, s: int, zp: int, seed: int) -> None:
+    """(x + K) * m >> s, in wrapping int32 ALU arithmetic, equals the requantize
+    ((x * m + r) >> s) + zp computed exactly, on every x for which the pass allows the fold;
+    K exists whenever the offset is a multiple of m's power-of-two factor."""
+    rounding = np.array([(1 << (s - 1)) if s else 0], dtype=object)
+    limit = ((1 << 31) - 1 - (1 << 30)) // max(m, 1)  # x * m + r stays in int32
+    x = np.random.default_rng(seed).integers(-limit, limit, 64, endpoint=True)
+    exact = np.array([int(v) * m for v in x], dtype=object) + rounding[0]
+    offset = _post_multiply_offset(rounding, np.array([s], dtype=object), zp,
+                                   np.array([exact.min()], dtype=object), np.array([exact.max()], dtype=object))
+    if offset is None:  # zp << s leaves int32: allowed only then
+        assert min(exact) + (zp << s) < -(1 << 31) or max(exact) + (zp << s) > (1 << 31) - 1
+        return
+    k = _premultiply(offset, np.array([m], dtype=object))
+    tz = (m & -m).bit_length() - 1 if m else 32
+    assert (k is None) == (m == 0 or int(offset[0]) % (1 << tz) != 0)
+    if k is None:
+        return
+    alu = _wrap(_wrap(x + int(k[0])) * m) >> s  # ADD and MUL wrap, SHR is arithmetic
+    expected = np.array([(int(v) * m + int(rounding[0])) >> s for v in x]) + zp
+    np.testing.assert_array_equal(alu, expected)

@@ -6,27 +6,29 @@
 
 // conv 5 -> 7 (3x3, pad 1) + per-channel bias + requantize (multiplier 3, shift 4,
 // zero point -5) + relu: one tile.conv on tiny (BLOCK 4: 2 input and 2 output blocks),
-// the bias a per-channel tensor<7xi32> operand, the rounding 1 << 3 = 8 an immediate,
-// relu merged into the requantize clamp [max(0, -128), 127].
+// the bias a per-channel tensor<7xi32> operand holding bias + K, where K * 3 = 8 - (5 << 4)
+// (the rounding 1 << 3 and the zero point): K = -24, relu merged into the requantize
+// clamp [max(0, -128), 127].
 // Then a gemm 7*4*4 = 112 -> 10 on the flattened result: reshape to 1x112x1x1, 1x1 conv,
-// reshape back; the uniform bias 1000 is an immediate, the rounding 1 << 19 of shift 20
-// does not fit the 16-bit immediate: a vector operand.
+// reshape back; bias 1000 + K with K * 7 = 1 << 19 (mod 2**32): 1840776168, uniform but
+// too wide for the 16-bit immediate, so a vector operand.
 // CHECK-LABEL: builtin.module attributes {tile.config = "tiny"}
 // CHECK:       func.func @net
-// CHECK:         %[[BIAS:.*]] = graph.constant {{.*}} : tensor<7xi32>
+// [76, 176, -324, -24, -19, -18, -17] as little-endian int32 hex:
+// CHECK:         %[[BIAS:.*]] = graph.constant dense<"0x4C000000B0000000BCFEFFFFE8FFFFFFEDFFFFFFEEFFFFFFEFFFFFFF"> : tensor<7xi32>
 // CHECK:         %[[X:.*]] = tile.pack %x : tensor<1x5x4x4xi8> -> !tile.act<1x2x4x4x1x4xi8, n = 1, c = 5>
 // CHECK:         %[[W:.*]] = tile.pack %{{.*}} : tensor<7x5x3x3xi8> -> !tile.wgt<2x2x3x3x4x4xi8, o = 7, i = 5>
 // CHECK:         %[[C:.*]] = tile.conv %[[X]], %[[W]] tail(%[[BIAS]])
 // CHECK-SAME:      pads = array<i64: 1, 1, 1, 1>
 // CHECK-SAME:      tile = array<i64: 4, 4, 2, 1>, buffers = 2 : i64
-// CHECK-SAME:      tail = [#tile.step<add operand 0>, #tile.step<mul 3>, #tile.step<add 8>, #tile.step<shr 4>, #tile.step<add -5>, #tile.step<max 0>, #tile.step<min 127>]
+// CHECK-SAME:      tail = [#tile.step<add operand 0>, #tile.step<mul 3>, #tile.step<shr 4>, #tile.step<max 0>, #tile.step<min 127>]
 // CHECK-SAME:      -> !tile.act<1x2x4x4x1x4xi8, n = 1, c = 7>
 // CHECK:         %[[Y:.*]] = tile.unpack %[[C]] : !tile.act<1x2x4x4x1x4xi8, n = 1, c = 7> -> tensor<1x7x4x4xi8>
 // CHECK:         %[[FLAT:.*]] = graph.reshape %[[Y]] {shape = [1, 112, 1, 1]}
 // CHECK:         %[[A:.*]] = tile.pack %[[FLAT]] : tensor<1x112x1x1xi8> -> !tile.act<1x28x1x1x1x4xi8, n = 1, c = 112>
 // CHECK:         %[[B:.*]] = tile.pack %{{.*}} : tensor<10x112x1x1xi8> -> !tile.wgt<3x28x1x1x4x4xi8, o = 10, i = 112>
 // CHECK:         %[[G:.*]] = tile.conv %[[A]], %[[B]] tail(%{{[0-9]+}})
-// CHECK-SAME:      tail = [#tile.step<add 1000>, #tile.step<mul 7>, #tile.step<add operand 0>, #tile.step<shr 20>, #tile.step<max -128>, #tile.step<min 127>]
+// CHECK-SAME:      tail = [#tile.step<add operand 0>, #tile.step<mul 7>, #tile.step<shr 20>, #tile.step<max -128>, #tile.step<min 127>]
 // CHECK-SAME:      -> !tile.act<1x3x1x1x1x4xi8, n = 1, c = 10>
 // CHECK:         %[[U:.*]] = tile.unpack %[[G]]
 // CHECK:         %[[R:.*]] = graph.reshape %[[U]] {shape = [1, 10]}
