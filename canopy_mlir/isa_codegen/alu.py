@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from canopy_mlir.dialects import tile
 from canopy_mlir.hw import HardwareConfig
 from canopy_mlir.isa_codegen.program import (
+    acc_input_types,
     MAX_MEM_SIZE,
     DramPlacement,
     IsaCodegenError,
@@ -55,16 +56,7 @@ class AluSpec:
 
     @classmethod
     def from_op(cls, op: tile.AluOp, config: HardwareConfig) -> AluSpec:
-        x, result = op.input.type, op.result.type
-        assert isinstance(x, tile.BlockedType) and isinstance(result, tile.BlockedType)
-        for what, type_ in (("input", x), ("result", result)):
-            problem = type_.config_mismatch(config)
-            if problem is not None:
-                raise IsaCodegenError(f"tile.alu: the {what} type does not fit config "
-                                      f"'{config.name}': {problem}")
-        if x.blocks[1] != config.block_out:
-            raise IsaCodegenError(f"tile.alu: the input's channel block {x.blocks[1]} is not "
-                                  f"BLOCK_OUT = {config.block_out} (it is read into ACC)")
+        x, result = acc_input_types(op, config)
         element = op.result_element
         return cls(
             batch_blocks=x.blocked_shape[0], out_blocks=x.blocked_shape[1],

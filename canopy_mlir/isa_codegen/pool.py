@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from canopy_mlir.dialects import tile
 from canopy_mlir.hw import HardwareConfig
 from canopy_mlir.isa_codegen.program import (
+    acc_input_types,
     MAX_MEM_SIZE,
     DramPlacement,
     IsaCodegenError,
@@ -59,16 +60,7 @@ class PoolSpec:
 
     @classmethod
     def from_op(cls, op: tile.PoolOp, config: HardwareConfig) -> PoolSpec:
-        x, result = op.input.type, op.result.type
-        assert isinstance(x, tile.BlockedType) and isinstance(result, tile.BlockedType)
-        for what, type_ in (("input", x), ("result", result)):
-            problem = type_.config_mismatch(config)
-            if problem is not None:
-                raise IsaCodegenError(f"tile.pool: the {what} type does not fit config "
-                                      f"'{config.name}': {problem}")
-        if x.blocks[1] != config.block_out:
-            raise IsaCodegenError(f"tile.pool: the input's channel block {x.blocks[1]} is not "
-                                  f"BLOCK_OUT = {config.block_out} (it is read into ACC)")
+        x, result = acc_input_types(op, config)
         p = op.params()
         element = op.result_element
         return cls(

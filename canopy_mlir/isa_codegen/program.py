@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from canopy_mlir.dialects import tile
 from canopy_mlir.hw import HardwareConfig
 from canopy_mlir.isa_format import (
     AluInsn,
@@ -219,6 +220,21 @@ def _uop_loads(dram: int, sram: int, count: int) -> list[Instruction]:
         loads.append(LoadInsn(memory_type=MemoryType.UOP, sram_base=sram + first,
                               dram_base=dram + first, x_size=size, x_stride=size))
     return loads
+
+
+def acc_input_types(op: tile.AluOp | tile.PoolOp, config: HardwareConfig) -> tuple[tile.BlockedType, tile.BlockedType]:
+    """The input and result types of an op whose input is read into ACC, checked against
+    ``config`` (blocks fit; the input's channel block is BLOCK_OUT, ACC's width)."""
+    x, result = op.input.type, op.result.type
+    assert isinstance(x, tile.BlockedType) and isinstance(result, tile.BlockedType)
+    for what, type_ in (("input", x), ("result", result)):
+        problem = type_.config_mismatch(config)
+        if problem is not None:
+            raise IsaCodegenError(f"{op.name}: the {what} type does not fit config '{config.name}': {problem}")
+    if x.blocks[1] != config.block_out:
+        raise IsaCodegenError(f"{op.name}: the input's channel block {x.blocks[1]} is not "
+                              f"BLOCK_OUT = {config.block_out} (it is read into ACC)")
+    return x, result
 
 
 def check_program_fields(op_name: str, program: KernelProgram) -> None:
