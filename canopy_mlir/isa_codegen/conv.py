@@ -34,6 +34,7 @@ from canopy_mlir.isa_codegen.tail import (
     OutputTile,
     TileLowering,
     channel_vector_layout,
+    checked_spec,
     spatial_tiles,
     tail_kind,
     tail_problem,
@@ -230,14 +231,7 @@ def lower_conv(op: tile.ConvOp | ConvSpec, config: HardwareConfig,
     by the padding mask (``placement.mask``, image ``padding_mask_image``).
     """
     spec = op if isinstance(op, ConvSpec) else ConvSpec.from_op(op, config)
-    problem = unsupported(spec, config)
-    if problem is not None:
-        raise IsaCodegenError(f"{spec.name}: cannot lower to instructions: {problem}")
-    if len(placement.tail) != len(spec.tail_kinds):
-        raise IsaCodegenError(
-            f"{spec.name}: the placement has {len(placement.tail)} tail addresses for "
-            f"{len(spec.tail_kinds)} tail operands")
-    spec, placement = with_padding_mask(spec, placement, config)
+    spec, placement = checked_spec(spec, unsupported(spec, config), placement, config)
     return _ConvLowering(spec, config, placement).run()
 
 

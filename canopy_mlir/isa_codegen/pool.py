@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from canopy_mlir.dialects import tile
 from canopy_mlir.hw import HardwareConfig
 from canopy_mlir.isa_codegen.program import (
-    acc_input_types,
     MAX_MEM_SIZE,
     DramPlacement,
-    IsaCodegenError,
     KernelProgram,
+    acc_input_types,
     finish_program,
 )
 from canopy_mlir.isa_codegen.tail import (
     OutputTile,
     TileLowering,
+    checked_spec,
     spatial_tiles,
     tail_kind,
     tail_problem,
@@ -164,14 +164,7 @@ def lower_pool(op: tile.PoolOp | PoolSpec, config: HardwareConfig,
     ``placement.weight`` is unused. Raises :class:`IsaCodegenError` as lower_conv does.
     """
     spec = op if isinstance(op, PoolSpec) else PoolSpec.from_op(op, config)
-    problem = unsupported_pool(spec, config)
-    if problem is not None:
-        raise IsaCodegenError(f"{spec.name}: cannot lower to instructions: {problem}")
-    if len(placement.tail) != len(spec.tail_kinds):
-        raise IsaCodegenError(
-            f"{spec.name}: the placement has {len(placement.tail)} tail addresses for "
-            f"{len(spec.tail_kinds)} tail operands")
-    spec, placement = with_padding_mask(spec, placement, config)
+    spec, placement = checked_spec(spec, unsupported_pool(spec, config), placement, config)
     return _PoolLowering(spec, config, placement).run()
 
 

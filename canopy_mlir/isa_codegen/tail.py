@@ -25,12 +25,6 @@ from canopy_mlir.isa_codegen.program import (
     token_only_load,
     with_flags,
 )
-from canopy_mlir.runtime.timing import (
-    ALU_CYCLES_PER_STEP,
-    ALU_OVERHEAD_CYCLES,
-    GEMM_OVERHEAD_CYCLES,
-    instruction_cycles,
-)
 from canopy_mlir.isa_format import (
     AluInsn,
     AluOpcode,
@@ -39,6 +33,12 @@ from canopy_mlir.isa_format import (
     MemoryType,
     StoreInsn,
     Uop,
+)
+from canopy_mlir.runtime.timing import (
+    ALU_CYCLES_PER_STEP,
+    ALU_OVERHEAD_CYCLES,
+    GEMM_OVERHEAD_CYCLES,
+    instruction_cycles,
 )
 
 ALU_OPCODE_OF = {"add": AluOpcode.ADD, "mul": AluOpcode.MUL, "shr": AluOpcode.SHR,
@@ -107,6 +107,19 @@ def with_padding_mask(spec, placement: DramPlacement, config: HardwareConfig):
     spec = replace(spec, tail=(*spec.tail, tile.AluStep("mul", operand=len(spec.tail_kinds))),
                    tail_kinds=(*spec.tail_kinds, "chan"))
     return spec, replace(placement, tail=(*placement.tail, placement.mask))
+
+
+def checked_spec(spec, problem: str | None, placement: DramPlacement, config: HardwareConfig):
+    """``with_padding_mask(spec, placement, config)`` after the checks every lowering
+    shares: ``problem`` (the op's own "cannot lower" reason, or None) and one tail address
+    per tail operand."""
+    if problem is not None:
+        raise IsaCodegenError(f"{spec.name}: cannot lower to instructions: {problem}")
+    if len(placement.tail) != len(spec.tail_kinds):
+        raise IsaCodegenError(
+            f"{spec.name}: the placement has {len(placement.tail)} tail addresses for "
+            f"{len(spec.tail_kinds)} tail operands")
+    return with_padding_mask(spec, placement, config)
 
 
 def channel_vector_layout(vector: np.ndarray, batch: int, config: HardwareConfig) -> np.ndarray:
