@@ -125,19 +125,37 @@ _QUANTIZE_OPTIONS = (
     ("symmetric", "int8 activations with zero point 0 (else uint8 asymmetric)"),
 )
 
-register_pipeline(
-    "canopy-to-tile",
+_TO_TILE = (
     # The QDQ fold comes first (after the graph's own exact rewrites, which make a
     # residual Sum an add): constant folding would turn DequantizeLinear(int8 weight) into
     # a float weight and hide the pattern. A float model is cleaned up (batch norms folded)
     # before graph-quantize calibrates it; activations are not fused into float convs here
     # because the tail of each tile takes them.
     "graph-canonicalize,graph-fold-qdq,graph-fold-constants,canonicalize,cse,graph-fold-batchnorm,"
-    "graph-quantize,cse,dce,graph-partition,convert-graph-to-tile,canonicalize,cse,dce",
+    "graph-quantize,cse,dce,graph-partition,convert-graph-to-tile,canonicalize,cse,dce"
+)
+
+register_pipeline(
+    "canopy-to-tile",
+    _TO_TILE,
     "an ONNX model (QDQ, or float with a calibration option) down to tile ops for the card",
     options=(
         *(PipelineOption(name, ("graph-quantize",), help) for name, help in _QUANTIZE_OPTIONS),
         PipelineOption("config", ("graph-partition", "convert-graph-to-tile"), "hardware config"),
+    ),
+    optional=("graph-quantize",),
+)
+
+register_pipeline(
+    "canopy-to-dma",
+    _TO_TILE + ",convert-tile-to-dma",
+    "canopy-to-tile, then card programs, buffers, copies and launches (the dma level)",
+    options=(
+        *(PipelineOption(name, ("graph-quantize",), help) for name, help in _QUANTIZE_OPTIONS),
+        PipelineOption(
+            "config", ("graph-partition", "convert-graph-to-tile", "convert-tile-to-dma"), "hardware config"
+        ),
+        PipelineOption("card-memory", ("convert-tile-to-dma",), "bytes of card memory the pool may use"),
     ),
     optional=("graph-quantize",),
 )

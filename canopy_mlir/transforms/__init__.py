@@ -163,4 +163,13 @@ def _dma_plan_memory() -> type[ModulePass]:
 ALL_PASSES["dma-plan-memory"] = _dma_plan_memory
 
 
+def _convert_tile_to_dma() -> type[ModulePass]:
+    from canopy_mlir.transforms.convert_tile_to_dma import ConvertTileToDma
+
+    return ConvertTileToDma
+
+
+ALL_PASSES["convert-tile-to-dma"] = _convert_tile_to_dma
+
+
 __all__ = ["ALL_PASSES", "PassStatistics", "collecting_statistics", "record_statistic"]

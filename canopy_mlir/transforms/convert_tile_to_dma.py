@@ -1,0 +1,464 @@
+"""``convert-tile-to-dma``: a tile-level function -> a planned dma-level function.
+
+docs/convert-tile-to-dma.md is the contract. For each function of a module that went
+through ``convert-graph-to-tile`` (graph host ops, ``tile.pack`` / ``tile.unpack``,
+``tile.conv`` / ``tile.pool`` / ``tile.alu``):
+
+* every blocked value a card compute op reads or writes lives in a ``dma.alloc
+  activation`` buffer; a value made on the host (``tile.pack``, a host op) is copied to
+  the card (``dma.copy_to_card``) just before its first card use, once; a value made on
+  the card and used by a host op (``tile.unpack``, ``func.return``, a host compute op)
+  is copied back (``dma.copy_to_host``) just before its first host use, once; a value
+  made and used on the card is never copied;
+* constant packed weights, per-channel tail vectors (``channel_vector_layout``) and
+  padding masks become ``dma.constant`` buffers (one per distinct content);
+* each compute op becomes a ``dma.launch`` of its own instruction and micro-op
+  constants, followed by its ``dma.wait``;
+* compute ops the instruction generator refuses (an i32 ``!tile.acc`` result, pads over
+  15, ...) stay tile ops run on the host (``canopy.placement = "host"`` with the
+  generator's reason); their operands and results cross as above.
+
+Instructions hold absolute pool addresses, so they can only be encoded once the buffers
+are placed. The pass therefore (1) lowers each op at placeholder addresses to size its
+instruction and micro-op constants (the counts do not depend on the addresses: an
+address only fills fields, and every field's range is checked by the generator at the
+final addresses too), (2) runs the ``dma-plan-memory`` planner on the function (same
+algorithm, same ``card-memory`` limit), (3) lowers again at the planned element
+addresses and writes the encoded bytes into the constants, checking that the counts
+did not change. Running ``dma-plan-memory`` afterwards recomputes the same offsets (the
+planner is deterministic and the IR is unchanged), so the programs stay valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, i64
+from xdsl.dialects.func import FuncOp
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+
+from canopy_mlir.dialects import dma, graph, tile
+from canopy_mlir.hw import INSN_BYTES, UOP_BYTES, HardwareConfig
+from canopy_mlir.interpreters.tile_interpreter import pack_array
+from canopy_mlir.isa_codegen import (
+    AluSpec,
+    ConvSpec,
+    DramPlacement,
+    IsaCodegenError,
+    KernelProgram,
+    PoolSpec,
+    channel_vector_layout,
+    lower_alu,
+    lower_conv,
+    lower_pool,
+    needs_padding_mask,
+    padding_mask_image,
+    unsupported,
+    unsupported_alu,
+    unsupported_pool,
+)
+from canopy_mlir.isa_codegen.tail import padding_starts
+from canopy_mlir.isa_format import MemoryType
+from canopy_mlir.isa_semantics import dram_elem_bytes
+from canopy_mlir.tools.diagnostics import OpError
+from canopy_mlir.transforms import record_statistic
+from canopy_mlir.transforms.convert_graph_to_tile import resolve_config
+from canopy_mlir.transforms.dma_plan_memory import (
+    POOL_BYTES_ATTR,
+    over_budget_message,
+    plan_function,
+)
+
+PLACEMENT = "canopy.placement"
+PLACEMENT_REASON = "canopy.placement_reason"
+
+
+class ConvertTileToDmaError(OpError):
+    """A tile-level op the pass cannot bring to the dma level (the message says why)."""
+
+
+# ------------------------------------------------------------------ per-op kernels
+@dataclass(frozen=True)
+class _OpKind:
+    """How one tile compute op kind is specified, refused and lowered."""
+
+    spec: Callable
+    unsupported: Callable
+    lower: Callable
+
+
+_KINDS: dict[type, _OpKind] = {
+    tile.ConvOp: _OpKind(ConvSpec.from_op, unsupported, lower_conv),
+    tile.PoolOp: _OpKind(PoolSpec.from_op, unsupported_pool, lower_pool),
+    tile.AluOp: _OpKind(AluSpec.from_op, unsupported_alu, lower_alu),
+}
+
+
+@dataclass
+class Kernel:
+    """A launch whose program is encoded after planning: its spec and its buffers.
+
+    ``roles`` maps a DramPlacement field ("input", "weight", "output", "mask") to the
+    buffer holding it and the memory whose elements address it; ``tail`` does the same
+    per tail operand.
+    """
+
+    op_name: str
+    spec: object
+    lower: Callable
+    launch: dma.LaunchOp
+    instructions: dma.ConstantOp
+    uops: dma.ConstantOp
+    roles: dict[str, tuple[SSAValue, MemoryType]]
+    tail: list[tuple[SSAValue, MemoryType]]
+    insn_count: int
+    uop_count: int
+    program: KernelProgram | None = None
+
+
+def _alignment(config: HardwareConfig, *memories: MemoryType) -> int:
+    """A byte alignment at which every listed memory can address the buffer.
+
+    Element sizes are powers of two, so the largest is a multiple of the others.
+    """
+    return max(dram_elem_bytes(m, config) for m in memories)
+
+
+def _hint(value: SSAValue, suffix: str) -> str:
+    """``<value's name>_<suffix>`` (just the suffix for an unnamed value), for readable IR."""
+    return f"{value.name_hint}_{suffix}" if value.name_hint else suffix
+
+
+def lowering_reason(op: tile.ComputeOp, config: HardwareConfig) -> str | None:
+    """Why ``op`` cannot run on the card (the generator's reason), or None if it can."""
+    kind = _KINDS[type(op)]
+    try:
+        spec = kind.spec(op, config)
+    except IsaCodegenError as error:
+        return str(error)
+    return kind.unsupported(spec, config)
+
+
+# ------------------------------------------------------------------ one function
+@dataclass
+class _FunctionLowering:
+    """Rewrites one function body in place (see the module docstring)."""
+
+    func: FuncOp
+    config: HardwareConfig
+    owner: ModulePass
+    card: dict[SSAValue, SSAValue] = field(default_factory=dict)
+    """tile value -> the buffer holding it on the card."""
+    host: dict[SSAValue, SSAValue] = field(default_factory=dict)
+    """card-made tile value -> its copy on the host."""
+    card_made: set[SSAValue] = field(default_factory=set)
+    constants: dict[tuple, SSAValue] = field(default_factory=dict)
+    kernels: list[Kernel] = field(default_factory=list)
+    lowered: list[Operation] = field(default_factory=list)
+    constant_sources: set[Operation] = field(default_factory=set)
+    anchor: Operation | None = None
+    sizes: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def block(self):
+        return self.func.body.block
+
+    def run(self) -> list[Kernel]:
+        if len(self.func.body.blocks) != 1:
+            raise ConvertTileToDmaError(
+                self.func, f"convert-tile-to-dma: @{self.func.sym_name.data} has "
+                           f"{len(self.func.body.blocks)} blocks; the dma level needs a single-block "
+                           "function (buffer lifetimes are op ranges of one block)")
+        for op in list(self.block.ops):
+            if isinstance(op, tile.TILE_COMPUTE_OPS) and self._on_card(op):
+                self._lower_compute(op)
+            else:
+                self._host_op(op)
+        self._erase_lowered()
+        return self.kernels
+
+    # ------------------------------------------------------------- placement
+    def _on_card(self, op: tile.ComputeOp) -> bool:
+        if op.attributes.get(PLACEMENT) == StringAttr("host"):
+            return False
+        reason = lowering_reason(op, self.config)
+        if reason is None:
+            return True
+        op.attributes[PLACEMENT] = StringAttr("host")
+        op.attributes[PLACEMENT_REASON] = StringAttr(f"no card program: {reason}")
+        record_statistic(self.owner, "host-compute-ops")
+        return False
+
+    # ------------------------------------------------------------- host ops
+    def _host_op(self, op: Operation) -> None:
+        """Give a host op host copies of the card-made values it reads."""
+        for index, value in enumerate(op.operands):
+            if value in self.card_made:
+                op.operands[index] = self._to_host(value, op)
+
+    def _to_host(self, value: SSAValue, before: Operation) -> SSAValue:
+        copy = self.host.get(value)
+        if copy is None:
+            op = dma.CopyToHostOp(self.card[value], value.type)
+            self.block.insert_op_before(op, before)
+            copy = self.host[value] = op.result
+            copy.name_hint = _hint(value, "host")
+            record_statistic(self.owner, "copies-to-host")
+        return copy
+
+    # ------------------------------------------------------------- card buffers
+    def _on_card_buffer(self, value: SSAValue, before: Operation, *memories: MemoryType) -> SSAValue:
+        """The buffer holding ``value`` on the card; a host value is copied in once."""
+        buffer = self.card.get(value)
+        if buffer is not None:
+            return buffer
+        nbytes = dma.host_value_bytes(value.type)
+        if nbytes is None:
+            raise ConvertTileToDmaError(before, f"{before.name}: operand of type {value.type} "
+                                                "has no byte layout to copy to the card")
+        # Aligned for every memory an activation may be read through (later card ops
+        # may read it as INP, ACC or ACC_8BIT), not only this first use's.
+        alloc = dma.AllocOp(nbytes, "activation", _alignment(
+            self.config, MemoryType.INP, MemoryType.OUT, MemoryType.ACC, *memories))
+        alloc.result.name_hint = _hint(value, "card")
+        copy = dma.CopyToCardOp(value, alloc.result)
+        self.block.insert_ops_before([alloc, copy], before)
+        record_statistic(self.owner, "copies-to-card")
+        self.card[value] = alloc.result
+        return alloc.result
+
+    def _constant(self, key: tuple, data: np.ndarray, kind: str, align: int, before: Operation,
+                  hint: str) -> SSAValue:
+        """One dma.constant per distinct content (weights, vectors, masks)."""
+        key = (*key, kind, data.dtype.str, data.shape, data.tobytes())
+        value = self.constants.get(key)
+        if value is None:
+            op = dma.ConstantOp(np.ascontiguousarray(data), kind, align)
+            op.result.name_hint = hint
+            self._insert_at_top(op)
+            value = self.constants[key] = op.result
+            record_statistic(self.owner, "constants")
+        return value
+
+    def _insert_at_top(self, op: Operation) -> None:
+        """Constants go before the function's first original op, in creation order: they
+        are live all along anyway, and the planner places them in that order."""
+        if self.anchor is None:
+            self.anchor = self.block.first_op
+        if self.anchor is None:
+            self.block.add_op(op)
+        else:
+            self.block.insert_op_before(op, self.anchor)
+
+    def _constant_array(self, value: SSAValue) -> np.ndarray | None:
+        owner = value.owner
+        if isinstance(owner, graph.ConstantOp):
+            self.constant_sources.add(owner)
+            return owner.value_array()
+        return None
+
+    def _weight(self, op: tile.ConvOp) -> SSAValue:
+        """Packed constant weights as a ``weights`` constant; else copied from the host."""
+        value = op.weight
+        pack = value.owner
+        if isinstance(pack, tile.PackOp) and isinstance(pack.input.owner, graph.ConstantOp):
+            array = self._constant_array(pack.input)
+            assert array is not None
+            self.constant_sources.add(pack)
+            packed = pack_array(array, value.type)  # type: ignore[arg-type]
+            return self._constant((), packed, "weights", _alignment(self.config, MemoryType.WGT),
+                                  op, "weights")
+        return self._on_card_buffer(value, op, MemoryType.WGT)
+
+    def _channel_vector(self, op: tile.ComputeOp, value: SSAValue, batch: int) -> SSAValue:
+        array = self._constant_array(value)
+        if array is None:
+            raise ConvertTileToDmaError(
+                op, f"{op.name}: a per-channel tail operand must be a graph.constant (it is laid "
+                    "out per batch block at compile time), got one made by "
+                    f"{getattr(value.owner, 'name', 'a block argument')}")
+        image = channel_vector_layout(array.astype(np.int32), batch, self.config)
+        return self._constant(("chan",), image, "data", _alignment(self.config, MemoryType.ACC),
+                              op, "vector")
+
+    # ------------------------------------------------------------- compute ops
+    def _lower_compute(self, op: tile.ComputeOp) -> None:
+        kind = _KINDS[type(op)]
+        spec = kind.spec(op, self.config)
+        roles: dict[str, tuple[SSAValue, MemoryType]] = {}
+        if isinstance(op, tile.ConvOp):
+            roles["input"] = (self._on_card_buffer(op.input, op, MemoryType.INP), MemoryType.INP)
+            roles["weight"] = (self._weight(op), MemoryType.WGT)
+        else:
+            memory = spec.input_memory
+            roles["input"] = (self._on_card_buffer(op.input, op, memory), memory)
+        tail: list[tuple[SSAValue, MemoryType]] = []
+        for j, value in enumerate(op.tail_values()):
+            memory = spec.tail_memory(j)
+            if spec.tail_kinds[j] == "chan":
+                tail.append((self._channel_vector(op, value, spec.logical[0]), memory))
+            else:
+                tail.append((self._on_card_buffer(value, op, memory), memory))
+        if needs_padding_mask(spec.tail, spec.logical, self.config, padding_starts(spec)):
+            mask = padding_mask_image(spec.logical, self.config)
+            roles["mask"] = (self._constant(("mask",), mask, "data",
+                                            _alignment(self.config, MemoryType.ACC), op, "mask"),
+                             MemoryType.ACC)
+        out_bytes = dma.host_value_bytes(op.result.type)
+        assert out_bytes is not None
+        output = dma.AllocOp(out_bytes, "activation", _alignment(
+            self.config, MemoryType.OUT, MemoryType.INP, MemoryType.ACC))
+        if op.result.name_hint:
+            output.result.name_hint = op.result.name_hint
+        roles["output"] = (output.result, MemoryType.OUT)
+        self.block.insert_op_before(output, op)
+        self._launch(op, kind, spec, roles, tail)
+        self.card[op.result] = output.result
+        self.card_made.add(op.result)
+        self.lowered.append(op)
+        record_statistic(self.owner, "launches")
+
+    def _program_size(self, op: tile.ComputeOp, kind: _OpKind, spec, tails: int,
+                      mask: bool) -> tuple[int, int]:
+        """(instructions, micro-ops) of ``op``'s program, lowered at placeholder addresses.
+
+        Cached by spec: repeated layers (a ResNet's blocks) are lowered once here, and
+        the generator is the pass's main cost.
+        """
+        key = (type(op), spec, tails, mask)
+        size = self.sizes.get(key)
+        if size is None:
+            placement = DramPlacement(input=0, weight=0, output=0, uops=0, tail=(0,) * tails,
+                                      mask=0 if mask else None)
+            try:
+                program = kind.lower(spec, self.config, placement)
+            except IsaCodegenError as error:
+                raise ConvertTileToDmaError(op, str(error)) from None
+            size = self.sizes[key] = (len(program.instructions), len(program.uops))
+        return size
+
+    def _launch(self, op: tile.ComputeOp, kind: _OpKind, spec, roles, tail) -> None:
+        """Instruction / micro-op constants sized at placeholder addresses, launch, wait."""
+        n_insn, n_uop = self._program_size(op, kind, spec, len(tail), "mask" in roles)
+        # Zero bytes of the right size until emit_programs encodes the real ones.
+        insns = dma.ConstantOp(np.zeros(n_insn * INSN_BYTES, np.uint8), "instructions", INSN_BYTES)
+        uops = dma.ConstantOp(np.zeros(max(n_uop, 1) * UOP_BYTES, np.uint8), "uops", UOP_BYTES)
+        insns.result.name_hint = _hint(op.result, "insns")
+        uops.result.name_hint = _hint(op.result, "uops")
+        self._insert_at_top(uops)
+        self._insert_at_top(insns)
+        reads: list[SSAValue] = []
+        candidates = [roles["input"], roles.get("weight"), *tail, roles.get("mask")]
+        for entry in candidates:
+            if entry is not None and entry[0] not in reads:
+                reads.append(entry[0])
+        launch = dma.LaunchOp(insns.result, 0, n_insn, uops.result, reads, [roles["output"][0]])
+        launch.attributes["dma.kernel"] = StringAttr(op.name)
+        wait = dma.WaitOp(launch.token)
+        self.block.insert_ops_before([launch, wait], op)
+        self.kernels.append(Kernel(op.name, spec, kind.lower, launch, insns, uops, roles, tail,
+                                   n_insn, n_uop))
+
+    # ------------------------------------------------------------- cleanup
+    def _erase_lowered(self) -> None:
+        """Erase the lowered compute ops, then the packs / constants only they read."""
+        for op in reversed(self.lowered):
+            self.block.erase_op(op)
+        for op in reversed(list(self.block.ops)):
+            if op in self.constant_sources and all(not r.uses for r in op.results):
+                self.block.erase_op(op)
+
+
+# ------------------------------------------------------------------ emission
+def emit_programs(func: FuncOp, kernels: list[Kernel], config: HardwareConfig) -> None:
+    """Encode every launch's program at the planned addresses into its constants."""
+    for kernel in kernels:
+        def address(entry: tuple[SSAValue, MemoryType]) -> int:
+            buffer, memory = entry
+            owner = dma.buffer_op(buffer)
+            assert owner is not None and owner.planned_offset is not None
+            elem = dram_elem_bytes(memory, config)
+            assert owner.planned_offset % elem == 0, "buffers are aligned to their elements"
+            return owner.planned_offset // elem
+
+        roles = kernel.roles
+        uop_offset = kernel.uops.planned_offset
+        assert uop_offset is not None
+        placement = DramPlacement(
+            input=address(roles["input"]),
+            weight=address(roles["weight"]) if "weight" in roles else 0,
+            output=address(roles["output"]), uops=uop_offset // UOP_BYTES,
+            tail=tuple(address(t) for t in kernel.tail),
+            mask=address(roles["mask"]) if "mask" in roles else None)
+        try:
+            program = kernel.lower(kernel.spec, config, placement)
+        except IsaCodegenError as error:
+            raise ConvertTileToDmaError(kernel.launch, str(error)) from None
+        if (len(program.instructions), len(program.uops)) != (kernel.insn_count, kernel.uop_count):
+            raise ConvertTileToDmaError(
+                kernel.launch,
+                f"{kernel.op_name}: the program has {len(program.instructions)} instructions and "
+                f"{len(program.uops)} micro-ops at the planned addresses but "
+                f"{kernel.insn_count} and {kernel.uop_count} at the placeholder ones; its "
+                "constants were sized by the latter (an instruction generator bug)")
+        kernel.instructions.set_data(program.encoded_instructions().astype("<u8").tobytes())
+        if program.uops:
+            kernel.uops.set_data(program.encoded_uops().astype("<u4").tobytes())
+        kernel.program = program
+
+
+def convert_function(func: FuncOp, config: HardwareConfig, owner: ModulePass,
+                     card_memory: int = 0) -> list[Kernel]:
+    """Lower, plan and encode one function; returns its kernels (programs filled in)."""
+    kernels = _FunctionLowering(func, config, owner).run()
+    if not any(isinstance(o, dma.AllocOp | dma.ConstantOp) for o in func.walk()):
+        return kernels
+    plan = plan_function(func)
+    if card_memory and plan.peak > card_memory:
+        raise ConvertTileToDmaError(func, over_budget_message(func, plan, card_memory).replace(
+            "dma-plan-memory", "convert-tile-to-dma"))
+    for lifetime, offset in zip(plan.lifetimes, plan.offsets):
+        lifetime.op.set_offset(offset)
+    func.attributes[POOL_BYTES_ATTR] = IntegerAttr(plan.peak, i64)
+    record_statistic(owner, "pool-bytes", plan.peak)
+    emit_programs(func, kernels, config)
+    return kernels
+
+
+@dataclass(frozen=True)
+class ConvertTileToDma(ModulePass):
+    """Tile-level functions -> planned dma-level functions with encoded programs."""
+
+    name = "convert-tile-to-dma"
+    config: str = ""
+    """Hardware config (preset or VTA JSON); empty: the module's tile.config, else intelfocl."""
+    card_memory: int = 0
+    """The card's pool size in bytes (0: no limit); a larger plan is an error."""
+
+    declared_statistics: ClassVar[dict[str, str]] = {
+        "launches": "tile compute ops lowered to a card program",
+        "host-compute-ops": "tile compute ops left on the host (no card program)",
+        "copies-to-card": "dma.copy_to_card inserted",
+        "copies-to-host": "dma.copy_to_host inserted",
+        "constants": "dma.constant buffers of weights, vectors and masks",
+        "pool-bytes": "pool bytes the planned functions need (sum over functions)",
+    }
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.card_memory < 0:
+            raise ConvertTileToDmaError(op, f"convert-tile-to-dma: card-memory must be >= 0, "
+                                            f"got {self.card_memory}")
+        spec, config = resolve_config(self.config, op)
+        op.attributes[tile.CONFIG_ATTR] = StringAttr(spec)
+        for func in list(op.walk()):
+            if isinstance(func, FuncOp) and not func.is_declaration:
+                convert_function(func, config, self, self.card_memory)
+
+
+__all__ = ["ConvertTileToDma", "ConvertTileToDmaError", "Kernel", "convert_function",
+           "emit_programs", "lowering_reason"]

@@ -1,0 +1,24 @@
+// The named pipeline canopy-to-dma: canopy-to-tile, then convert-tile-to-dma (card
+// programs, buffers, copies, launches), from `canopy-opt -f onnx`; its options reach
+// graph-quantize, the config every pass that takes one, card-memory the dma conversion.
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: %python %S/Inputs/make_small_cnn.py %t/float.onnx
+// RUN: canopy-opt -f onnx %t/float.onnx -p 'canopy-to-dma{calibration-random=2 config="tiny"}' --mlir-elide-elementsattrs-if-larger=4 | filecheck %s
+// RUN: not canopy-opt -f onnx %t/float.onnx -p 'canopy-to-dma{calibration-random=2 config="tiny" card-memory=1000}' 2>&1 | filecheck %s --check-prefix=MEMORY
+
+// The quantized input crosses once; every conv / pool is a launch; activations made and
+// used on the card are never copied; only the logits come back.
+// CHECK:      builtin.module attributes {tile.config = "tiny"}
+// CHECK:        dma.copy_to_card
+// CHECK-NOT:    dma.copy_to_
+// CHECK:        dma.launch
+// CHECK:        dma.launch
+// CHECK:        dma.launch
+// CHECK:        dma.launch
+// CHECK:        dma.launch
+// CHECK-NOT:    dma.copy_to_card
+// CHECK:        dma.copy_to_host
+// CHECK-NOT:    dma.copy_to_
+// CHECK:        func.return
+
+// MEMORY: canopy-opt: error: pass 'convert-tile-to-dma' failed: convert-tile-to-dma: @main needs a {{[0-9]+}}-byte pool but card-memory is 1000 bytes
