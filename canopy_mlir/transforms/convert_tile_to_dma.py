@@ -73,9 +73,7 @@ from canopy_mlir.transforms.dma_plan_memory import (
     over_budget_message,
     plan_function,
 )
-
-PLACEMENT = "canopy.placement"
-PLACEMENT_REASON = "canopy.placement_reason"
+from canopy_mlir.transforms.graph_partition import PLACEMENT, PLACEMENT_REASON
 
 
 class ConvertTileToDmaError(OpError):
