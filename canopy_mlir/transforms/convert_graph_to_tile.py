@@ -218,6 +218,14 @@ class Chain:
     clamp_at: int | None = None  # index of the trailing max/min clamp's first step
     conv: dict = field(default_factory=dict)  # conv: weight array, strides, pads, ...
     pool: dict = field(default_factory=dict)  # pool: kind, kernel, strides, pads
+    before: dict = field(default_factory=dict)  # absorbed op -> tail state before it (_truncate)
+
+    def snapshot(self) -> tuple:
+        return list(self.steps), list(self.operands), self.element, self.range, self.clamp_at, self.value
+
+    def restore(self, state: tuple) -> None:
+        self.steps, self.operands, self.element, self.range, self.clamp_at, self.value = (
+            list(state[0]), list(state[1]), *state[2:])
 
     @property
     def channels(self) -> int:
@@ -250,6 +258,23 @@ class Chain:
             self.operands.append(Operand(vector=values))
             self.steps.append(tile.AluStep(opcode, operand=len(self.operands) - 1))
         self.clamp_at = None
+
+    def mul_merged(self, values: np.ndarray) -> None:
+        """``mul values``, merged into a trailing ``mul`` by an immediate or the last
+        per-channel vector (exact: both wrap modulo 2**32); nothing for a mul by 1."""
+        values = _ints(np.broadcast_to(np.asarray(values, dtype=object), (self.channels,)))
+        step = self.steps[-1] if self.steps else None
+        if step is not None and step.opcode == "mul" and step.imm is not None:
+            self.steps.pop()
+            values = values * step.imm
+        elif (step is not None and step.opcode == "mul" and step.operand == len(self.operands) - 1
+              and self.operands[-1].vector is not None):
+            self.steps.pop()
+            values = values * self.operands.pop().vector
+        values = _wrap32(values)
+        if np.all(values == 1):
+            return
+        self.add_vector("mul", values)
 
     def _previous_add(self) -> np.ndarray | None:
         """The values of a trailing ``add`` by an immediate or a per-channel vector (its
@@ -372,7 +397,12 @@ class Converter:
                 record_statistic(self.owner, "left-on-host")
 
     def _absorb_into_open(self, op: Operation) -> bool:
-        for value in op.operands:
+        # A residual add tries first the chain whose *other* operand is a scaled i8 (that
+        # one then enters its tail as an i8 operand, see _scaled_residual).
+        values = sorted(op.operands, key=lambda v: not (
+            isinstance(op, graph.AddOp) and len(op.operands) == 2
+            and _scaled_cast(op.operands[1] if v is op.operands[0] else op.operands[0]) is not None))
+        for value in values:
             chain = self.open.get(value)
             if chain is None or not value.has_one_use():
                 continue
@@ -574,6 +604,7 @@ class Converter:
     # -------------------------------------------------------------- tail steps
     def _absorb(self, chain: Chain, op: Operation) -> None:
         """Fuse ``op`` (reading ``chain.value``) into the tail, or raise NotOnCard."""
+        chain.before[op] = chain.snapshot()
         if isinstance(op, graph.AddOp | graph.MulOp):
             self._binary(chain, op)
         elif isinstance(op, graph.RequantizeOp):
@@ -607,6 +638,8 @@ class Converter:
                 return
         if _shape(other) != chain.graph_shape:
             raise NotOnCard(f"{op.name} operand of shape {list(_shape(other))} is neither per-channel nor full")
+        if opcode == "add" and self._scaled_residual(chain, other):
+            return
         operand, other_range = self._full_operand(chain, op, other_index)
         chain.operands.append(operand)
         chain.steps.append(tile.AluStep(opcode, operand=len(chain.operands) - 1))
@@ -644,6 +677,73 @@ class Converter:
         if self._from_host(other):
             raise NotOnCard("i32 tail operand from the host (only i8/ui8 tensors cross to the card)")
         return Operand(source=(op, index), kind="acc"), self._range_of(other, chain.channels)
+
+    def _scaled_residual(self, chain: Chain, other: SSAValue) -> bool:
+        """Add ``other = cast(s: i8 -> i32) * M`` (graph-fold-qdq's scaled residual branch,
+        ``M`` a per-channel constant) to the tail with ``s`` as an i8 ``!tile.act``
+        operand (LOAD ACC_8BIT) and the multiply by ``M`` done in ACC; False (nothing
+        changed) when ``other`` is not of that form.
+
+        The ALU has no ``operand * imm``, so the product is folded into the accumulator.
+        ADD and MUL wrap at 32 bits: they are the ring Z/2**32, where ``graph.add`` and
+        ``graph.mul`` on i32 compute too (both wrap), so an identity of ring polynomials
+        gives bit-identical results whatever the ranges. With ``y`` the accumulator:
+
+        - ``M`` odd (a unit mod 2**32, inverse ``M'``): ``(y * M' + s) * M = y + s * M``.
+        - ``M`` even: ``A = M - 1`` is odd (inverse ``A'``), and
+          ``(y * A' + s) * A + s = y + s * (A + 1) = y + s * M``; the operand is read by
+          two steps (it is loaded once, docs/tile-dialect.md).
+
+        The ``mul M'`` / ``mul A'`` merges with a trailing ``mul`` (the other branch's
+        ``mul Ma``: ``y = v * Ma``), muls by 1 are dropped. Channels whose ``M`` differ
+        in parity would need two step sequences: not this form. The range is that of the
+        graph's ``y + s * M`` (wrapping where it may leave int32, like the graph).
+        """
+        found = _scaled_cast(other)
+        if found is None:
+            return False
+        cast, mul, constant = found
+        multiplier = self._per_channel(chain, constant)
+        if multiplier is None:
+            return False
+        multiplier = _ints(multiplier) % (1 << 32)
+        odd = multiplier % 2 == 1
+        if not (np.all(odd) or not np.any(odd)):
+            return False
+        shortcut = self._truncate(cast, mul)
+        if shortcut is False:
+            return False
+        s_range = self._range_of(cast.input, chain.channels)
+        scaled = s_range.mul(_wrap32(multiplier), _wrap32(multiplier))
+        factor = multiplier if np.all(odd) else (multiplier - 1) % (1 << 32)
+        inverse = np.array([pow(int(m), -1, 1 << 32) for m in factor], dtype=object)
+        chain.mul_merged(inverse)
+        chain.operands.append(Operand(source=(cast, 0), kind="act"))
+        index = len(chain.operands) - 1
+        chain.steps.append(tile.AluStep("add", operand=index))
+        if np.any(factor != 1):
+            chain.add_vector("mul", _wrap32(factor))
+        if not np.all(odd):
+            chain.steps.append(tile.AluStep("add", operand=index))
+        chain.clamp_at = None
+        chain.range = chain.range.add(scaled.lo, scaled.hi)
+        chain.ops += [cast, mul]
+        record_statistic(self.owner, "scaled-residuals")
+        return True
+
+    def _truncate(self, cast: graph.CastOp, mul: Operation) -> bool:
+        """Take ``cast`` and ``mul`` (the last two ops of an open chain, or of no chain:
+        host ops cannot be taken) back out of their chain, restoring its tail to what it
+        was before them; a chain left without ops is dropped. False when impossible."""
+        owner = self.open.get(mul.results[0])
+        if owner is None or owner.ops[-2:] != [cast, mul] or cast not in owner.before:
+            return False
+        del self.open[mul.results[0]]
+        owner.restore(owner.before[cast])
+        owner.ops = owner.ops[:-2]
+        if not owner.ops:
+            self.chains.remove(owner)
+        return True
 
     def _dissolve(self, value: SSAValue) -> None:
         """Drop the open chain of a lone cast whose only use becomes a tail operand."""
@@ -847,6 +947,21 @@ def _padded_input(value: SSAValue, spec: dict, new: list[Operation]) -> SSAValue
                 "explicit input zero-point padding (the card pads with 0)")
     new.append(pad)
     return pad.results[0]
+
+
+def _scaled_cast(value: SSAValue) -> tuple[graph.CastOp, Operation, np.ndarray] | None:
+    """(cast, mul, M) when ``value = mul(cast(s: i8 -> i32), M)`` with a constant ``M``
+    and both ops used once (graph-fold-qdq's scaled residual branch), else None."""
+    mul = value.owner
+    if not isinstance(mul, graph.MulOp) or not value.has_one_use() or _placement(mul) != CARD:
+        return None
+    for index in (0, 1):
+        cast, constant = mul.operands[index].owner, _constant(mul.operands[1 - index])
+        if (isinstance(cast, graph.CastOp) and constant is not None and cast.results[0].has_one_use()
+                and _placement(cast) == CARD and _element(cast.input) == "i8"
+                and _element(cast.results[0]) == "i32"):
+            return cast, mul, constant
+    return None
 
 
 def _to_host(op: Operation, reason: str) -> None:

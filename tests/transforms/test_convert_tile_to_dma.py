@@ -196,12 +196,18 @@ def test_replanning_keeps_the_offsets(models: dict) -> None:
     assert offsets(replanned) == offsets(lowered)
 
 
-def test_refused_ops_stay_on_the_host_with_the_reason(models: dict) -> None:
-    """The QDQ residual's i32 scaling (tile.alu -> !tile.acc) has no card program."""
-    _, _, lowered = _lowered(models, CASES[1])
-    hosts = [op for op in lowered.walk() if isinstance(op, tile.AluOp)]
-    assert hosts and all(op.attributes["canopy.placement"].data == "host" for op in hosts)
-    assert "i32 (!tile.acc) result" in hosts[0].attributes["canopy.placement_reason"].data
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_residuals_run_on_the_card(models: dict, case) -> None:
+    """The QDQ residual's scaled shortcut enters the consumer's tail as an i8 operand
+    (convert-graph-to-tile): no i32 (!tile.acc) result, so no compute op left on the host."""
+    _, tiled, lowered = _lowered(models, case)
+    assert not any(isinstance(op, tile.TILE_COMPUTE_OPS) and isinstance(op.results[0].type, tile.AccType)
+                   for op in tiled.walk())
+    assert any(isinstance(v.type, tile.ActType) for op in tiled.walk() if isinstance(op, tile.ConvOp)
+               for v in op.tail_values()), "the residual is an i8 tail operand"
+    reasons = [op.attributes["canopy.placement_reason"].data for op in lowered.walk()
+               if isinstance(op, tile.TILE_COMPUTE_OPS) and "canopy.placement_reason" in op.attributes]
+    assert not any("i32 (!tile.acc) result" in r for r in reasons), reasons
 
 
 def test_card_memory_limit(models: dict) -> None:
