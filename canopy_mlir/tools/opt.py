@@ -34,6 +34,7 @@ import argparse
 import atexit
 import dataclasses
 import inspect
+import io
 import os
 import sys
 import tempfile
@@ -60,6 +61,7 @@ from xdsl.xdsl_opt_main import xDSLOptMain
 from canopy_mlir.dialects import register_all_dialects
 from canopy_mlir.hw import ConfigError
 from canopy_mlir.isa_format import EncodingError
+from canopy_mlir.targets.canopy_artifact import CanopyArtifactTarget
 from canopy_mlir.targets.isa_binary import (
     BYTES_ENCODING,
     BinaryTarget,
@@ -242,6 +244,7 @@ class CanopyOptMain(xDSLOptMain):
     def register_all_targets(self) -> None:
         self.available_targets["mlir"] = lambda: CanopyMLIRTarget
         self.available_targets[IsaBinaryTarget.name] = lambda: IsaBinaryTarget
+        self.available_targets[CanopyArtifactTarget.name] = lambda: CanopyArtifactTarget
         for name, factory in self.plugins.targets.items():
             if name in self.available_targets:
                 raise PluginError(f"plugin target '{name}' clashes with a built-in one")
@@ -481,7 +484,15 @@ class CanopyOptMain(xDSLOptMain):
             return target_class
         return None
 
+    def writes_directory(self) -> bool:
+        """Whether the target writes a directory (``-o DIR``) rather than a stream."""
+        return parse_spec(self.args.target).name == CanopyArtifactTarget.name
+
     def prepare_output(self) -> IO[str]:
+        if self.writes_directory():
+            if self.args.output_file is None:
+                raise CanopyOptError(f"target '{self.args.target}' writes a directory; give -o DIR")
+            return io.StringIO()
         if self.binary_target_class() is None:
             return super().prepare_output()
         if self.args.output_file is not None:
@@ -495,6 +506,9 @@ class CanopyOptMain(xDSLOptMain):
         return _BytesAsText(sys.stdout.buffer)  # type: ignore[return-value]
 
     def output_resulting_program(self, prog) -> str:
+        if self.writes_directory():
+            CanopyArtifactTarget().write(prog, self.args.output_file)
+            return ""
         target_class = self.binary_target_class()
         if target_class is None:
             return super().output_resulting_program(prog)
@@ -778,7 +792,7 @@ def _describe(err: BaseException) -> str:
 
 
 def _remove_partial_output(path: str | None) -> None:
-    if path is not None and path != "-":
+    if path is not None and path != "-" and not Path(path).is_dir():
         Path(path).unlink(missing_ok=True)
 
 
