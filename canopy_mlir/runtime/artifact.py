@@ -19,12 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from xdsl.dialects.builtin import BytesAttr, DenseIntOrFPElementsAttr, DenseResourceAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import (
+    BytesAttr,
+    DenseIntOrFPElementsAttr,
+    DenseResourceAttr,
+    ModuleOp,
+    StringAttr,
+)
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import ParseError
 
 from canopy_mlir.dialects import dma, make_context, tile
 from canopy_mlir.hw import PRESETS, ConfigError, HardwareConfig, load_config
+from canopy_mlir.runtime.allocator import align_up
 from canopy_mlir.runtime.card import Card, CardError, open_card
 from canopy_mlir.runtime.dma_executor import DmaExecutionError, DmaProgram
 from canopy_mlir.targets.canopy_artifact import (
@@ -171,10 +178,11 @@ class Artifact:
         return arrays
 
     def open_card(self, backend: str = "opencl", device: Any = None) -> Card:
-        """A fresh card of this artifact's config with a pool big enough for it."""
+        """A fresh card of this artifact's config with a pool big enough for it (the pool
+        region is allocated whole, so its size is rounded up to the pool alignment)."""
+        needed = align_up(max(int(self.manifest["pool_bytes"]), 4096), self.config.pool_alignment)
         try:
-            return open_card(self.config, pool_bytes=max(int(self.manifest["pool_bytes"]), 4096),
-                             backend=backend, device=device)
+            return open_card(self.config, pool_bytes=needed, backend=backend, device=device)
         except CardError as error:
             raise ArtifactLoadError(f"cannot open a {backend} card: {error}") from None
 

@@ -8,6 +8,7 @@ memory; user errors are one line on stderr with exit status 1. Takes about 6 s.
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import onnx
 import pytest
 
 from canopy_mlir.frontend.onnx_importer import import_onnx
+from canopy_mlir.hw import load_config
 from canopy_mlir.runtime.card import open_card
 from canopy_mlir.runtime.dma_executor import run_dma
 from canopy_mlir.tools import compile as compile_tool
@@ -128,3 +130,15 @@ def test_installed_scripts(artifact_dir, x_file) -> None:
                              "--backend", "sim"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "y: shape [1, 10] float32" in result.stdout
+
+
+def test_run_opens_a_pool_rounded_to_the_alignment(models, x_file, tmp_path, capsys) -> None:
+    """intelfocl aligns pool blocks to 256 bytes: a pool size that is not a multiple of
+    it must still fit the card canopy-run opens."""
+    out = tmp_path / "intelfocl"
+    assert compile_tool.main([str(models["qdq"]), "-o", str(out), "--config", "intelfocl", "-q"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["pool_bytes"] % load_config("intelfocl").pool_alignment != 0
+    x, path = x_file
+    capsys.readouterr()
+    assert run_tool.main([str(out), "--input", f"x={path}", "--backend", "sim"]) == 0
