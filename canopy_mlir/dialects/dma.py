@@ -58,9 +58,8 @@ from xdsl.parser import AttrParser, Parser, UnresolvedOperand
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
-from canopy_mlir.dialects.graph import _hex_payload  # pyright: ignore[reportPrivateUsage]
+from canopy_mlir.dialects.graph import print_constant_value
 from canopy_mlir.hw import INSN_BYTES, UOP_BYTES
-from canopy_mlir.tools.printing import ELIDED_VALUE, should_elide_dense
 
 CONSTANT_KINDS = ("weights", "uops", "instructions", "data")
 """Kinds of ``dma.constant``: read-only bytes placed once, live for the whole function."""
@@ -343,17 +342,7 @@ class ConstantOp(_PlacedBuffer):
     def print(self, printer: Printer) -> None:
         _print_placement(printer, self)
         printer.print_string(" ")
-        value = self.value
-        if isinstance(value, DenseIntOrFPElementsAttr):
-            # As graph.constant: hex (fast to parse), a splat as one element, and
-            # canopy-opt --mlir-elide-elementsattrs-if-larger=N elides large streams.
-            if should_elide_dense(value):
-                printer.print_string(f"{ELIDED_VALUE} : ")
-            else:
-                printer.print_string(f'dense<"0x{_hex_payload(value)}"> : ')
-            printer.print_attribute(value.type)
-        else:
-            printer.print_attribute(value)
+        print_constant_value(printer, self.value)  # as graph.constant prints its value
         _print_attr_dict(printer, self)
         printer.print_string(" -> ")
         printer.print_attribute(self.result.type)

@@ -1076,16 +1076,7 @@ class ConstantOp(GraphOp):
     def print(self, printer: Printer) -> None:
         printer.print_op_attributes(self.attributes, print_keyword=True)
         printer.print_string(" ")
-        value = self.value
-        if isinstance(value, DenseIntOrFPElementsAttr):
-            # canopy-opt --mlir-elide-elementsattrs-if-larger=N sets the threshold.
-            if should_elide_dense(value):
-                printer.print_string(f"{ELIDED_VALUE} : ")
-            else:
-                printer.print_string(f'dense<"0x{_hex_payload(value)}"> : ')
-            printer.print_attribute(value.type)
-        else:
-            printer.print_attribute(value)
+        print_constant_value(printer, self.value)
 
     @classmethod
     def parse(cls, parser: Parser) -> ConstantOp:
@@ -1166,6 +1157,20 @@ def _resource_bytes(handle: str, nbytes: int) -> bytes:
         f"graph.constant: blob '{handle}' holds {len(data)} bytes; its type needs {nbytes} "
         "(plus a 4-byte alignment header)"
     )
+
+
+def print_constant_value(printer: Printer, value: Attribute) -> None:
+    """A constant's value as ``dense<"0x...">`` (hex: exact and fast to parse; a splat as
+    one element) with its type, elided above canopy-opt's
+    ``--mlir-elide-elementsattrs-if-larger=N``; any other attribute as itself."""
+    if not isinstance(value, DenseIntOrFPElementsAttr):
+        printer.print_attribute(value)
+        return
+    if should_elide_dense(value):
+        printer.print_string(f"{ELIDED_VALUE} : ")
+    else:
+        printer.print_string(f'dense<"0x{_hex_payload(value)}"> : ')
+    printer.print_attribute(value.type)
 
 
 def _hex_payload(value: DenseIntOrFPElementsAttr) -> str:

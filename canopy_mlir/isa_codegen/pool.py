@@ -28,8 +28,8 @@ from canopy_mlir.isa_codegen.program import (
 from canopy_mlir.isa_codegen.tail import (
     OutputTile,
     TileLowering,
+    channel_tiles,
     checked_spec,
-    spatial_tiles,
     tail_kind,
     tail_problem,
     window_span,
@@ -124,14 +124,7 @@ class PoolSlotLayout:
 
 
 def pool_tiles(spec: PoolSpec) -> Iterator[OutputTile]:
-    tile_h, tile_w, tile_c = spec.tile
-    index = 0
-    for c_index, cb0 in enumerate(range(0, spec.out_blocks, tile_c)):
-        tc = min(tile_c, spec.out_blocks - cb0)
-        for nb in range(spec.batch_blocks):
-            for y0, th, x0, tw in spatial_tiles(spec.out_hw, tile_h, tile_w):
-                yield OutputTile(index, c_index, cb0, tc, nb, y0, th, x0, tw)
-                index += 1
+    return channel_tiles(spec)
 
 
 def unsupported_pool(spec: PoolSpec, config: HardwareConfig) -> str | None:

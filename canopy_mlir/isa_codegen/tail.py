@@ -9,7 +9,7 @@ instruction per tail step runs over it, and one STORE per channel block writes t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -164,6 +164,19 @@ class OutputTile:
     x0: int
     tw: int
 
+
+
+def channel_tiles(spec) -> Iterator[OutputTile]:
+    """The output tiles of a ``tile.alu`` / ``tile.pool`` spec (``tile = [tile_h, tile_w,
+    tile_c]``): channel tiles outermost, then batch blocks, then spatial tiles."""
+    tile_h, tile_w, tile_c = spec.tile
+    index = 0
+    for c_index, cb0 in enumerate(range(0, spec.out_blocks, tile_c)):
+        tc = min(tile_c, spec.out_blocks - cb0)
+        for nb in range(spec.batch_blocks):
+            for y0, th, x0, tw in spatial_tiles(spec.out_hw, tile_h, tile_w):
+                yield OutputTile(index, c_index, cb0, tc, nb, y0, th, x0, tw)
+                index += 1
 
 
 def spatial_tiles(out_hw: tuple[int, int], tile_h: int, tile_w: int):
