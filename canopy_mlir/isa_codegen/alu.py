@@ -24,6 +24,7 @@ from canopy_mlir.isa_codegen.program import (
 )
 from canopy_mlir.isa_codegen.tail import (
     OutputTile,
+    TailOperands,
     TileLowering,
     channel_tiles,
     checked_spec,
@@ -31,11 +32,11 @@ from canopy_mlir.isa_codegen.tail import (
     tail_problem,
     with_padding_mask,
 )
-from canopy_mlir.isa_format import LoadInsn, MemoryType
+from canopy_mlir.isa_format import LoadInsn
 
 
 @dataclass(frozen=True)
-class AluSpec:
+class AluSpec(TailOperands):
     """A ``tile.alu`` as plain values: blocked extents, tile, tail, result.
 
     ``input_kind`` is "acc" (i32) or "act" (i8); ``tile`` is ``(tile_h, tile_w,
@@ -65,21 +66,6 @@ class AluSpec:
             input_kind=tail_kind(x), tail=op.tail_steps(),
             tail_kinds=tuple(tail_kind(v.type) for v in op.tail_values()),
             result_element=None if element is None else str(element))
-
-    @property
-    def full_operands(self) -> int:
-        return sum(k != "chan" for k in self.tail_kinds)
-
-    @property
-    def channel_operands(self) -> int:
-        return sum(k == "chan" for k in self.tail_kinds)
-
-    def tail_memory(self, index: int) -> MemoryType:
-        return MemoryType.ACC_8BIT if self.tail_kinds[index] == "act" else MemoryType.ACC
-
-    @property
-    def input_memory(self) -> MemoryType:
-        return MemoryType.ACC_8BIT if self.input_kind == "act" else MemoryType.ACC
 
     def dram_elements(self) -> dict[str, int]:
         (h, w), nb, cb = self.out_hw, self.batch_blocks, self.out_blocks

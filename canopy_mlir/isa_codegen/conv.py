@@ -32,6 +32,7 @@ from canopy_mlir.isa_codegen.program import (
 )
 from canopy_mlir.isa_codegen.tail import (
     OutputTile,
+    TailOperands,
     TileLowering,
     channel_vector_layout,
     checked_spec,
@@ -55,7 +56,7 @@ MAX_LOOP = (1 << LOOP_ITER_BITS) - 1
 
 # ------------------------------------------------------------------------ the op
 @dataclass(frozen=True)
-class ConvSpec:
+class ConvSpec(TailOperands):
     """Everything the lowering needs from a ``tile.conv``, as plain Python values.
 
     Built from an op by :meth:`from_op`; tests and other passes may build one directly.
@@ -113,14 +114,6 @@ class ConvSpec:
         return tile.conv_output_hw(self.in_hw, self.kernel, self.strides, self.pads,
                                    self.dilations)
 
-    @property
-    def full_operands(self) -> int:
-        return sum(k != "chan" for k in self.tail_kinds)
-
-    @property
-    def channel_operands(self) -> int:
-        return sum(k == "chan" for k in self.tail_kinds)
-
     def window(self, tile_h: int, tile_w: int) -> tuple[int, int]:
         """Input rows x columns that ``tile_h x tile_w`` outputs read (halo included)."""
         (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.strides, self.dilations
@@ -135,9 +128,6 @@ class ConvSpec:
         for j, kind in enumerate(self.tail_kinds):
             sizes[f"tail{j}"] = nb * ob * (1 if kind == "chan" else oh * ow)
         return sizes
-
-    def tail_memory(self, index: int) -> MemoryType:
-        return MemoryType.ACC_8BIT if self.tail_kinds[index] == "act" else MemoryType.ACC
 
 
 # ------------------------------------------------------------------ what we refuse

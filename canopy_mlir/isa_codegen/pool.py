@@ -27,6 +27,7 @@ from canopy_mlir.isa_codegen.program import (
 )
 from canopy_mlir.isa_codegen.tail import (
     OutputTile,
+    TailOperands,
     TileLowering,
     channel_tiles,
     checked_spec,
@@ -35,11 +36,11 @@ from canopy_mlir.isa_codegen.tail import (
     window_span,
     with_padding_mask,
 )
-from canopy_mlir.isa_format import AluInsn, AluOpcode, LoadInsn, MemoryType, Uop
+from canopy_mlir.isa_format import AluInsn, AluOpcode, LoadInsn, Uop
 
 
 @dataclass(frozen=True)
-class PoolSpec:
+class PoolSpec(TailOperands):
     """A ``tile.pool`` as plain values; ``tile`` is ``(tile_h, tile_w, tile_c)``."""
 
     batch_blocks: int
@@ -76,21 +77,6 @@ class PoolSpec:
     @property
     def out_hw(self) -> tuple[int, int]:
         return tile.conv_output_hw(self.in_hw, self.kernel, self.strides, self.pads)
-
-    @property
-    def full_operands(self) -> int:
-        return sum(k != "chan" for k in self.tail_kinds)
-
-    @property
-    def channel_operands(self) -> int:
-        return sum(k == "chan" for k in self.tail_kinds)
-
-    def tail_memory(self, index: int) -> MemoryType:
-        return MemoryType.ACC_8BIT if self.tail_kinds[index] == "act" else MemoryType.ACC
-
-    @property
-    def input_memory(self) -> MemoryType:
-        return MemoryType.ACC_8BIT if self.input_kind == "act" else MemoryType.ACC
 
     def window(self, tile_h: int, tile_w: int) -> tuple[int, int]:
         (kh, kw), (sh, sw) = self.kernel, self.strides

@@ -48,6 +48,30 @@ TAIL_KINDS = ("chan", "acc", "act")
 full ``!tile.act`` (loaded with LOAD ACC_8BIT)."""
 
 
+class TailOperands:
+    """Queries every op spec (conv, alu, pool) answers from its ``tail_kinds`` and
+    ``input_kind`` ("chan": a per-channel vector; "acc": an i32 tensor; "act": an i8
+    tensor, loaded sign-extended)."""
+
+    tail_kinds: tuple[str, ...]
+    input_kind: str
+
+    @property
+    def full_operands(self) -> int:
+        return sum(k != "chan" for k in self.tail_kinds)
+
+    @property
+    def channel_operands(self) -> int:
+        return sum(k == "chan" for k in self.tail_kinds)
+
+    def tail_memory(self, index: int) -> MemoryType:
+        return MemoryType.ACC_8BIT if self.tail_kinds[index] == "act" else MemoryType.ACC
+
+    @property
+    def input_memory(self) -> MemoryType:
+        return MemoryType.ACC_8BIT if self.input_kind == "act" else MemoryType.ACC
+
+
 def tail_kind(type_) -> str:
     """The kind (TAIL_KINDS) of a tail operand of type ``type_``."""
     if isinstance(type_, tile.AccType):
