@@ -17,7 +17,7 @@ from dialects.test_tile_compute_ops import (
 )
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from isa_codegen.test_lower_conv import requant_tails
+from isa_codegen.test_lower_conv import requant_tails, run_acc_op_and_compare
 from xdsl.dialects.builtin import TensorType, i32
 
 from canopy_mlir.dialects.tile import (
@@ -29,18 +29,15 @@ from canopy_mlir.dialects.tile import (
     i8,
 )
 from canopy_mlir.hw import load_config
-from canopy_mlir.interpreters.tile_interpreter import pack_array, run_tile
 from canopy_mlir.isa_codegen import (
     AluSpec,
     DramPlacement,
     IsaCodegenError,
-    channel_vector_layout,
     lower_alu,
     run_alu_on_card,
     unsupported_alu,
 )
 from canopy_mlir.runtime.card import SimulatedCard
-from canopy_mlir.runtime.token_checker import ProgramView, check_tokens
 
 CONFIGS = ("tiny", "tiny-b2", "intelfocl")
 
@@ -67,19 +64,7 @@ def alu_case(config_name, shape, input_kind, tile, buffers, steps, specs, elemen
 
 
 def run_and_compare(card, module, alu, inputs, specs):
-    (expected,) = run_tile(module, inputs)
-    x, *operands = inputs
-    images = [channel_vector_layout(a, x.shape[0], card.config) if s == "chan"
-              else pack_array(a, v.type) for s, a, v in zip(specs, operands, alu.tail_values())]
-    run = run_alu_on_card(card, alu, pack_array(x, alu.input.type), images)
-    np.testing.assert_array_equal(run.result, pack_array(expected, alu.result.type))
-    if isinstance(card, SimulatedCard):
-        view = ProgramView.from_pool(card.config, card.pool, run.insn_offset, len(run.program.instructions))
-    else:
-        view = ProgramView(card.config, run.program.instructions, run.program.uop_map())
-    report = check_tokens(view)
-    assert report.ok and not report.warnings and not report.notes, str(report)
-    return run
+    return run_acc_op_and_compare(card, module, alu, inputs, specs, run_alu_on_card)
 
 
 @pytest.mark.parametrize("config_name", CONFIGS)

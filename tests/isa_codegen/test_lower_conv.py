@@ -147,12 +147,32 @@ def run_and_compare(card, module, conv: ConvOp, inputs, specs):
     x_image, w_image, tail_images = dram_images(conv, inputs, specs, config)
     run = run_conv_on_card(card, conv, x_image, w_image, tail_images)
     np.testing.assert_array_equal(run.result, pack_array(expected, conv.result.type))
+    assert_tokens_clean(card, run)
+    return run
+
+
+def assert_tokens_clean(card, run) -> None:
+    """The token checker finds no error, hazard, warning or note in ``run``'s program
+    (read back from the simulated pool, or as generated for another card)."""
+    config = card.config
     if isinstance(card, SimulatedCard):
         view = ProgramView.from_pool(config, card.pool, run.insn_offset, len(run.program.instructions))
     else:
         view = ProgramView(config, run.program.instructions, run.program.uop_map())
     report = check_tokens(view)
     assert report.ok and not report.warnings and not report.notes, str(report)
+
+
+def run_acc_op_and_compare(card, module, op, inputs, specs, run_on_card):
+    """``run_and_compare`` for an op whose input is read into ACC (tile.alu, tile.pool):
+    ``run_on_card(card, op, input_image, tail_images)`` runs it."""
+    (expected,) = run_tile(module, inputs)
+    x, *operands = inputs
+    images = [channel_vector_layout(a, x.shape[0], card.config) if s == "chan"
+              else pack_array(a, v.type) for s, a, v in zip(specs, operands, op.tail_values())]
+    run = run_on_card(card, op, pack_array(x, op.input.type), images)
+    np.testing.assert_array_equal(run.result, pack_array(expected, op.result.type))
+    assert_tokens_clean(card, run)
     return run
 
 
