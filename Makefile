@@ -5,6 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# The -t opencl-host test builds a C++ program with g++ against libOpenCL: Debian's
+# ocl-icd-opencl-dev brings the headers and the ICD loader (PoCL itself comes from PyPI).
+OPENCL_HEADER := /usr/include/CL/cl.h
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
 .PHONY: demo test bench clean
 
 $(STAMP): pyproject.toml
@@ -13,10 +18,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[pocl,test]'
 	touch $(STAMP)
 
+$(OPENCL_HEADER):
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq ocl-icd-opencl-dev
+
 demo: $(STAMP)
 	$(BIN)/python -m canopy_mlir.demo
 
-test: $(STAMP)
+test: $(STAMP) $(OPENCL_HEADER)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/lit -sv tests/filecheck
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 -q tests
 

@@ -6,10 +6,10 @@ relative RMS error, and for the digits, whose labels are real, both accuracies):
 
 - ``onnxruntime-qdq``: onnxruntime's ``quantize_static`` (QDQ, int8 activations,
   per-channel int8 weights, min/max calibration), imported and folded to the integer form
-  by ``graph-fold-qdq,canopy-default``. onnxruntime running the same QDQ model is printed
+  by ``graph-fold-qdq,canopy-cleanup``. onnxruntime running the same QDQ model is printed
   as a cross-check of our folding;
 - ``graph-quantize``: canopy_mlir's own post-training quantization of the float graph
-  (``canopy-default`` then ``graph-quantize``: per-channel, symmetric int8, min/max),
+  (``canopy-cleanup`` then ``graph-quantize``: per-channel, symmetric int8, min/max),
   calibrated on the same inputs.
 
 The models:
@@ -98,16 +98,16 @@ def _via_onnxruntime(qdq: onnx.ModelProto) -> ModuleOp:
     def fold() -> ModuleOp:
         module = import_onnx(qdq)
         print(f"  graph-fold-qdq: {_statistics(GraphFoldQdq(), module)}")
-        return digits_cnn.apply_pipeline(module, "canopy-default")
+        return digits_cnn.apply_pipeline(module, "canopy-cleanup")
 
-    module = _timed("import + graph-fold-qdq + canopy-default", fold)
+    module = _timed("import + graph-fold-qdq + canopy-cleanup", fold)
     print(f"  int8 graph (onnxruntime-qdq): {_op_counts(module)}")
     return module
 
 
 def _via_graph_quantize(model: onnx.ModelProto, calibration: list[dict[str, np.ndarray]]) -> ModuleOp:
     module = _timed(
-        f"import + canopy-default + graph-quantize ({len(calibration)} cal.)",
+        f"import + canopy-cleanup + graph-quantize ({len(calibration)} cal.)",
         lambda: digits_cnn.graph_quantize(import_onnx(model), calibration),
     )
     print(f"  int8 graph (graph-quantize): {_op_counts(module)}")
@@ -141,7 +141,7 @@ def digits_reports(method: str) -> list[AccuracyReport]:
     model = digits_cnn.to_onnx(net, batch)
     n = len(data.x_train)
     calibration = [{"x": data.x_train[s : s + batch]} for s in (0, batch, n - batch)]
-    float_module = digits_cnn.apply_pipeline(import_onnx(model), "canopy-default")
+    float_module = digits_cnn.apply_pipeline(import_onnx(model), "canopy-cleanup")
     inputs = [data.x_test]
     reference, float_seconds = collect_outputs(float_module, inputs)
     reports = []
@@ -185,8 +185,8 @@ def resnet_reports(images: int, calibration_count: int, method: str) -> list[Acc
     feeds = _images(images, INPUT_SEED, name)
     inputs = [[f[name]] for f in feeds]
     float_module = _timed(
-        "import + canopy-default (float)",
-        lambda: digits_cnn.apply_pipeline(import_onnx(model), "canopy-default"),
+        "import + canopy-cleanup (float)",
+        lambda: digits_cnn.apply_pipeline(import_onnx(model), "canopy-cleanup"),
     )
     # Output 1 is the logits before the softmax (with_random_weights adds it): with
     # random weights the softmax is nearly one-hot, which would hide the error.

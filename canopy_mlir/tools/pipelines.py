@@ -1,7 +1,17 @@
 """Named pass pipelines: ``canopy-opt -p canopy-default`` stands for a list of passes.
 
 A named pipeline is a pipeline spec (the text ``-p`` takes) under a name. Names may be
-mixed with passes and with other names: ``-p 'canopy-default,dce'``.
+mixed with passes and with other names: ``-p 'canopy-cleanup,dce'``.
+
+The ones canopy_mlir ships, top to bottom of the dialect stack:
+
+- ``canopy-cleanup``: graph-level clean-up (constants, canonicalize, cse, batch norms,
+  activations) of any imported model; stays at the graph level.
+- ``canopy-to-tile``: a QDQ model (or a float one with a calibration option) down to
+  tile ops for the card.
+- ``canopy-default``: the whole compiler, ``canopy-opt -f onnx`` input down to the
+  ``dma`` level, from where ``-t canopy-artifact`` / ``-t opencl-host`` emit
+  (``canopy-to-dma`` is the same pipeline under its descriptive name).
 
 A pipeline may declare options (``PipelineOption``): each is routed to the passes of the
 expansion that take it, the way ``mlir-opt``'s pass pipelines forward their options::
@@ -19,7 +29,7 @@ plugin, see ``canopy_mlir.tools.plugins``)::
 
     register_pipeline(
         "canopy-lower",
-        "canopy-default,lower-graph-to-isa{tile=16}",
+        "canopy-cleanup,lower-graph-to-isa{tile=16}",
         "graph IR to isa programs",
     )
 
@@ -105,12 +115,12 @@ def register_pipeline(
 
 
 register_pipeline(
-    "canopy-default",
+    "canopy-cleanup",
     # Constants first (weights computed from constants feed the batch-norm fold), then
     # canonicalize and cse (they expose conv -> batch_norm -> relu chains: identity ops
     # between them go, duplicate users merge into one), the folds, fusion, cse again.
     "graph-fold-constants,canonicalize,cse,graph-fold-batchnorm,graph-fuse-activations,cse",
-    "canopy_mlir's default clean-up: fold constants, canonicalize, cse, fold batch norms, "
+    "canopy_mlir's graph clean-up: fold constants, canonicalize, cse, fold batch norms, "
     "fuse activations, cse",
 )
 
@@ -146,19 +156,24 @@ register_pipeline(
     optional=("graph-quantize",),
 )
 
-register_pipeline(
-    "canopy-to-dma",
-    _TO_TILE + ",convert-tile-to-dma",
-    "canopy-to-tile, then card programs, buffers, copies and launches (the dma level)",
-    options=(
-        *(PipelineOption(name, ("graph-quantize",), help) for name, help in _QUANTIZE_OPTIONS),
-        PipelineOption(
-            "config", ("graph-partition", "convert-graph-to-tile", "convert-tile-to-dma"), "hardware config"
-        ),
-        PipelineOption("card-memory", ("convert-tile-to-dma",), "bytes of card memory the pool may use"),
+_TO_DMA_OPTIONS = (
+    *(PipelineOption(name, ("graph-quantize",), help) for name, help in _QUANTIZE_OPTIONS),
+    PipelineOption(
+        "config", ("graph-partition", "convert-graph-to-tile", "convert-tile-to-dma"), "hardware config"
     ),
-    optional=("graph-quantize",),
+    PipelineOption("card-memory", ("convert-tile-to-dma",), "bytes of card memory the pool may use"),
 )
+
+for _name, _description in (
+    ("canopy-default", "the whole compiler: an ONNX model (QDQ, or float with a calibration option) "
+     "down to the dma level (card programs, buffers, copies, launches)"),
+    ("canopy-to-dma", "canopy-default under its descriptive name: canopy-to-tile, then "
+     "convert-tile-to-dma"),
+):
+    register_pipeline(
+        _name, _TO_TILE + ",convert-tile-to-dma", _description,
+        options=_TO_DMA_OPTIONS, optional=("graph-quantize",),
+    )
 
 
 def expand_pipeline(

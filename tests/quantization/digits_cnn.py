@@ -255,8 +255,8 @@ def to_onnx(net: TrainedCnn, batch: int) -> onnx.ModelProto:
 
 
 # ------------------------------------------------------------------ quantization helpers
-QDQ_PIPELINE = "graph-fold-qdq,canopy-default"
-"""Fold the QDQ patterns first (canopy-default's constant folding would otherwise
+QDQ_PIPELINE = "graph-fold-qdq,canopy-cleanup"
+"""Fold the QDQ patterns first (canopy-cleanup's constant folding would otherwise
 dequantize the int8 weights into float constants), then the usual clean-up (its
 canonicalization removes the Q/DQ pair around the flatten)."""
 
@@ -321,7 +321,7 @@ def graph_quantize_available() -> bool:
 def graph_quantize(module: ModuleOp, calibration: list[dict[str, np.ndarray]], **options: object) -> ModuleOp:
     """``module`` (float) quantized in place by canopy_mlir's own ``graph-quantize``,
     calibrated on ``calibration`` (one dict of input arrays per sample, written to a
-    temporary ``.npz``): ``canopy-default`` first (batch norms folded into the convs they
+    temporary ``.npz``): ``canopy-cleanup`` first (batch norms folded into the convs they
     follow, so the folded convs are what gets quantized), then the pass with ``options``
     (``per_channel``, ``symmetric``, ``method``, ...; defaults: per-channel, symmetric
     int8, min/max)."""
@@ -329,7 +329,7 @@ def graph_quantize(module: ModuleOp, calibration: list[dict[str, np.ndarray]], *
     from canopy_mlir.quantization.calibration import save_calibration
     from canopy_mlir.transforms import ALL_PASSES
 
-    apply_pipeline(module, "canopy-default")
+    apply_pipeline(module, "canopy-cleanup")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "calibration.npz"
         save_calibration(path, calibration)

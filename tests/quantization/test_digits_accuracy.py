@@ -3,7 +3,7 @@
 The network (tests/quantization/digits_cnn.py) trains in numpy in about half a second to
 ~97 % held-out accuracy. Two ways to int8, both calibrated on training images:
 onnxruntime's ``quantize_static`` (QDQ, per-channel int8) then ``graph-fold-qdq`` +
-``canopy-default``; and canopy_mlir's own ``graph-quantize`` (per-channel, symmetric,
+``canopy-cleanup``; and canopy_mlir's own ``graph-quantize`` (per-channel, symmetric,
 min/max) of the float graph. Each yields conv_integer / matmul_integer / requantize, and
 runs with the float graph through the reference interpreter on the 450 held-out images. Independent checks: the float graph's
 logits against the numpy forward pass used for training, the accuracies against the
@@ -46,7 +46,7 @@ def trained():
     float_model = digits_cnn.to_onnx(net, batch)
     n = len(data.x_train)
     calibration = [{"x": data.x_train[start : start + batch]} for start in (0, batch, n - batch)]
-    float_module = digits_cnn.apply_pipeline(import_onnx(float_model), "canopy-default")
+    float_module = digits_cnn.apply_pipeline(import_onnx(float_model), "canopy-cleanup")
     return data, net, float_model, calibration, float_module
 
 

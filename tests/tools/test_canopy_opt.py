@@ -533,10 +533,10 @@ def test_named_pipeline_errors():
         expand_pipeline("a", cyclic)
     with pytest.raises(PipelineError, match="cse: both a pass and a named pipeline"):
         expand_pipeline("cse", {"cse": NamedPipeline("cse", "dce")}, ["cse"])
-    spec = NAMED_PIPELINES["canopy-default"].spec
+    spec = NAMED_PIPELINES["canopy-cleanup"].spec
     with pytest.raises(PipelineError, match="already registered"):
-        register_pipeline("canopy-default", "cse")
-    assert NAMED_PIPELINES["canopy-default"].spec == spec
+        register_pipeline("canopy-cleanup", "cse")
+    assert NAMED_PIPELINES["canopy-cleanup"].spec == spec
 
 
 def test_pipeline_options_are_routed_to_their_passes():

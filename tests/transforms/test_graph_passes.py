@@ -1,7 +1,7 @@
 """The graph passes preserve what programs compute and leave none of their patterns behind.
 
 Random programs (tests/graph_program_strategies.py) run through the interpreter before
-and after each pass (and the ``canopy-default`` pipeline). Integer programs must agree
+and after each pass (and the ``canopy-cleanup`` pipeline). Integer programs must agree
 bit for bit; float programs within float32 rounding (batch-norm folding re-rounds the
 weights, so it gets a looser 1e-4). Each pass must also have done its job: the
 predicates below, written independently of the passes, find any op a pass should have
@@ -71,7 +71,7 @@ def run_passes(module: ModuleOp, passes: list[ModulePass]) -> ModuleOp:
 
 def default_pipeline() -> list[ModulePass]:
     available = {**ALL_PASSES, **{n: f for n, f in get_all_passes().items() if n in ("canonicalize", "cse", "dce")}}
-    return list(instantiate_passes(expand_pipeline("canopy-default", NAMED_PIPELINES), available))
+    return list(instantiate_passes(expand_pipeline("canopy-cleanup", NAMED_PIPELINES), available))
 
 
 def canonicalize() -> ModulePass:

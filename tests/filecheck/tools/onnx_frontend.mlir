@@ -6,7 +6,7 @@
 // RUN: %python %S/Inputs/make_onnx.py %t/odd.onnx NoSuchOp
 // RUN: canopy-opt %t/relu.onnx | filecheck %s
 // RUN: canopy-opt -f onnx < %t/relu.onnx | filecheck %s
-// RUN: cp %t/relu.onnx %t/relu.model && canopy-opt -f onnx %t/relu.model -p canopy-default | filecheck %s
+// RUN: cp %t/relu.onnx %t/relu.model && canopy-opt -f onnx %t/relu.model -p canopy-cleanup | filecheck %s
 // RUN: canopy-opt %t/relu.onnx --check-support | filecheck %s --check-prefix=SUPPORTED
 // RUN: not canopy-opt %t/odd.onnx --check-support | filecheck %s --check-prefix=UNSUPPORTED
 // RUN: not canopy-opt %t/odd.onnx 2>&1 | filecheck %s --check-prefix=IMPORT-ERROR

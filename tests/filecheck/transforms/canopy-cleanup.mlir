@@ -1,8 +1,8 @@
-// The canopy-default pipeline on a residual block as an importer emits it: the weight
+// The canopy-cleanup pipeline on a residual block as an importer emits it: the weight
 // transpose folds, the batch norm folds into its conv, relus fuse, flatten becomes a
 // reshape, and the identity ops go.
-// RUN: canopy-opt %s -p canopy-default | filecheck %s
-// RUN: canopy-opt %s -p canopy-default --mlir-pass-statistics 2>&1 >/dev/null | filecheck %s --check-prefix=STATS
+// RUN: canopy-opt %s -p canopy-cleanup | filecheck %s
+// RUN: canopy-opt %s -p canopy-cleanup --mlir-pass-statistics 2>&1 >/dev/null | filecheck %s --check-prefix=STATS
 
 // CHECK-LABEL: func.func @block
 func.func @block(%x: tensor<1x2x4x4xf32>) -> tensor<1x3xf32> {
