@@ -3,7 +3,7 @@
 The model (``examples/models/digits_cnn.onnx``, trained by
 ``examples/models/make_digits_model.py`` on scikit-learn's handwritten digits) is a
 float ONNX CNN. The demo quantizes it with ``graph-quantize`` on bundled calibration
-images, compiles it with the ``canopy-to-dma`` pipeline (partition, tiles, instruction
+images, compiles it with the ``canopy-default`` pipeline (partition, tiles, instruction
 streams, buffers, copies, launches), runs 64 held-out images on the OpenCL core (PoCL
 on the CPU unless ``CANOPY_OPENCL_DEVICE`` says otherwise), and compares the result
 
@@ -61,7 +61,7 @@ def main() -> int:
         calibration = Path(tmp) / "calibration.npz"
         np.savez(calibration, x=data["calibration"])
         start = time.perf_counter()
-        lowered = _compile(model, calibration, "canopy-to-dma")
+        lowered = _compile(model, calibration, "canopy-default")
         compile_seconds = time.perf_counter() - start
         reference = _compile(model, calibration, "canopy-to-tile")
     print(f"canopy_mlir demo: digits CNN ({model.graph.name}), float ONNX -> int8 on config "

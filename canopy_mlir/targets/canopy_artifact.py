@@ -1,6 +1,6 @@
 """The ``canopy-artifact`` target: a dma-level module as a directory a runtime can load.
 
-``canopy-opt -f onnx model.onnx -p canopy-to-dma -t canopy-artifact -o DIR`` writes:
+``canopy-opt -f onnx model.onnx -p canopy-default -t canopy-artifact -o DIR`` writes:
 
 - ``module.mlir``: the dma-level module, every ``dma.constant`` value replaced by a
   ``dense_resource<NAME>`` reference (so the text stays small and diffable);
@@ -102,7 +102,7 @@ def _config_entry(function: FuncOp) -> tuple[HardwareConfig, bool]:
     except tile.TileError as error:
         raise ArtifactError(f"canopy-artifact: {error}") from None
     if config is None:
-        raise ArtifactError("canopy-artifact: the function has no 'tile.config': run canopy-to-dma")
+        raise ArtifactError("canopy-artifact: the function has no 'tile.config': run canopy-default")
     return config, PRESETS.get(config.name) == config
 
 

@@ -45,7 +45,7 @@ def qdq_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _compile(path: Path, config: str = "tiny") -> ModuleOp:
-    return apply_pipeline(import_onnx(onnx.load(path)), f'canopy-to-dma{{config="{config}"}}')
+    return apply_pipeline(import_onnx(onnx.load(path)), f'canopy-default{{config="{config}"}}')
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_two_compiles_give_identical_bytes(qdq_path: Path, tmp_path: Path) -> No
 
 
 def test_canopy_opt_target_writes_the_same_artifact(qdq_path: Path, module: ModuleOp, tmp_path: Path) -> None:
-    status = opt_main(["-f", "onnx", str(qdq_path), "-p", 'canopy-to-dma{config="tiny"}',
+    status = opt_main(["-f", "onnx", str(qdq_path), "-p", 'canopy-default{config="tiny"}',
                        "-t", "canopy-artifact", "-o", str(tmp_path / "opt")])
     assert status == 0
     write_artifact(module, tmp_path / "api")
@@ -118,7 +118,7 @@ def test_canopy_opt_target_writes_the_same_artifact(qdq_path: Path, module: Modu
 
 
 def test_canopy_opt_target_needs_a_directory(qdq_path: Path, capsys: pytest.CaptureFixture) -> None:
-    status = opt_main(["-f", "onnx", str(qdq_path), "-p", 'canopy-to-dma{config="tiny"}', "-t", "canopy-artifact"])
+    status = opt_main(["-f", "onnx", str(qdq_path), "-p", 'canopy-default{config="tiny"}', "-t", "canopy-artifact"])
     assert status == 1
     assert "give -o DIR" in capsys.readouterr().err
 

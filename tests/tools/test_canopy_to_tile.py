@@ -110,14 +110,14 @@ def test_unsigned_activations_keep_gemms_on_the_host(models: dict) -> None:
 
 
 def test_canopy_to_dma_runs_on_the_card_like_the_tile_level(models: dict) -> None:
-    """The named canopy-to-dma pipeline, run by the dma executor on the simulated card,
+    """The named canopy-default pipeline, run by the dma executor on the simulated card,
     gives the tile level's (and so the integer graph's) bits."""
     from canopy_mlir.runtime.card import open_card
     from canopy_mlir.runtime.dma_executor import run_dma
 
     options = 'calibration-random=2 seed=3 config="tiny"'
     tiled = apply_pipeline(import_onnx(models["float"]), f"canopy-to-tile{{{options}}}")
-    lowered = apply_pipeline(import_onnx(models["float"]), f"canopy-to-dma{{{options}}}")
+    lowered = apply_pipeline(import_onnx(models["float"]), f"canopy-default{{{options}}}")
     rng = np.random.default_rng(13)
     for _ in range(2):
         x = rng.normal(size=(1, 3, 8, 8)).astype(np.float32)
