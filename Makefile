@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 
 $(OPENCL_HEADER):
 	$(SUDO) apt-get update -qq
-	$(SUDO) apt-get install -y -qq ocl-icd-opencl-dev
+	$(SUDO) apt-get install -y -qq g++ ocl-icd-opencl-dev
 
 demo: $(STAMP)
 	$(BIN)/python -m canopy_mlir.demo

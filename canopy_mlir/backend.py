@@ -28,14 +28,25 @@ given as inputs) and a graph input with dynamic dimensions. Such a model is impo
 (one import per distinct set of them, cached). A compiler for static accelerators has to
 specialise this way anyway; the reps say which inputs they bind (``bound_inputs``).
 
-The executor is the seam between the front end and execution. The only one today is
-:class:`InterpreterExecutor` (device ``CPU``: the numpy reference interpreter); the
-compiled path for the accelerator will be another :class:`Executor`, passed as
-``prepare(model, executor=...)`` or set as ``CanopyBackend.executor``.
+The executor is the seam between the front end and execution. The default is
+:class:`CompiledExecutor`: a model that is already quantized (QLinearConv, QLinearMatMul,
+ConvInteger, MatMulInteger, QuantizeLinear / DequantizeLinear: onnxruntime's QDQ models
+and the quantized node tests) is compiled with :func:`canopy_mlir.compile` and run on
+the card (the OpenCL core on PoCL; ``CANOPY_ONNX_CARD=sim`` for the simulator), with the
+graph inputs that feed quantization parameters and weights bound as constants per call
+(a static accelerator's weights are compile-time data). Everything else runs in
+:class:`InterpreterExecutor` (the numpy reference interpreter): float models (no
+calibration data here), models whose compile fails with one of the compiler's
+user-facing errors (:class:`canopy_mlir.api.CompileError`), and models of which nothing
+lands on the card. Each fallback is logged at debug level (logger ``canopy_mlir.backend``)
+with its reason; any other compile error is a bug and propagates. Pass
+``prepare(model, executor=InterpreterExecutor())`` to skip the compiled path.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -64,6 +75,7 @@ from canopy_mlir.interpreters.graph_interpreter import GraphInterpreterError, ru
 __all__ = [
     "BackendError",
     "CanopyBackend",
+    "CompiledExecutor",
     "CanopyBackendRep",
     "Executor",
     "InterpreterExecutor",
@@ -74,6 +86,7 @@ __all__ = [
     "supports_device",
 ]
 
+LOG = logging.getLogger("canopy_mlir.backend")
 FUNCTION_NAME = "main"
 SPECIALISATION_CACHE_SIZE = 16
 """Imports kept per rep for models specialised on their inputs (least recently used go)."""
@@ -119,6 +132,83 @@ class InterpreterExecutor:
         def run(arguments: list[np.ndarray]) -> list[np.ndarray]:
             return run_graph(module, arguments, function)
 
+        return run
+
+
+QUANTIZED_PARAMETERS: dict[str, tuple[int, ...]] = {
+    "QLinearConv": (1, 2, 3, 4, 5, 6, 7, 8),
+    "QLinearMatMul": (1, 2, 3, 4, 5, 6, 7),
+    "ConvInteger": (1, 2, 3),
+    "MatMulInteger": (1, 2, 3),
+    "QuantizeLinear": (1, 2),
+    "DequantizeLinear": (1, 2),
+}
+"""Quantized ONNX ops and the input positions holding their weights and quantization
+parameters: what :class:`CompiledExecutor` compiles, and what it binds as constants."""
+CARD_ENV = "CANOPY_ONNX_CARD"
+"""``opencl`` (default) or ``sim``: the card :class:`CompiledExecutor` runs on."""
+
+
+@dataclass(frozen=True)
+class CompiledExecutor:
+    """Quantized models compiled by :func:`canopy_mlir.compile` and run on a card; the
+    interpreter for the rest (see the module docstring for when and why)."""
+
+    name: str = "compiled"
+    devices: tuple[str, ...] = ("CPU",)
+    config: str = "intelfocl"
+    card: str | None = None
+    """``opencl`` / ``sim``; None reads ``$CANOPY_ONNX_CARD`` (default ``opencl``)."""
+    device: str | None = None
+    """The OpenCL device (as ``$CANOPY_OPENCL_DEVICE``)."""
+    fallback: InterpreterExecutor = InterpreterExecutor()
+
+    def constant_inputs(self, model: onnx.ModelProto) -> frozenset[str]:
+        """Graph inputs feeding weights / quantization parameters of quantized ops."""
+        inputs = set(_runtime_input_names(model))
+        bound = set()
+        for node in model.graph.node:
+            for index in QUANTIZED_PARAMETERS.get(node.op_type, ()) if node.domain in DEFAULT_DOMAINS else ():
+                if index < len(node.input) and node.input[index] in inputs:
+                    bound.add(node.input[index])
+        return frozenset(bound)
+
+    @staticmethod
+    def quantized(module: ModuleOp) -> bool:
+        from canopy_mlir.dialects import graph
+
+        kinds = (graph.QLinearConvOp, graph.QLinearMatMulOp, graph.ConvIntegerOp, graph.MatMulIntegerOp,
+                 graph.QuantizeLinearOp, graph.DequantizeLinearOp)
+        return any(isinstance(op, kinds) for op in module.walk())
+
+    def load(self, module: ModuleOp, function: str) -> Runner:
+        from canopy_mlir.api import CompileError, compile
+
+        if not self.quantized(module):
+            LOG.debug("interpreter: a float model (no calibration data in the ONNX backend)")
+            return self.fallback.load(module, function)
+        try:
+            compiled = compile(module, config=self.config)
+        except CompileError as error:
+            LOG.debug("interpreter: the compile failed at %s: %s", error.stage, error)
+            return self.fallback.load(module, function)
+        if not compiled.manifest["launches"]:
+            LOG.debug("interpreter: nothing of this model runs on the card (%s)",
+                      ", ".join(sorted(set(compiled.manifest["host_ops"]))))
+            return self.fallback.load(module, function)
+        card = self.card or os.environ.get(CARD_ENV) or "opencl"
+        LOG.debug("card (%s): %d launches, %d instructions", card, len(compiled.manifest["launches"]),
+                  compiled.manifest["instructions"])
+
+        def run(arguments: list[np.ndarray]) -> list[np.ndarray]:
+            from canopy_mlir.runtime.artifact import ArtifactLoadError
+
+            try:
+                return compiled.run(arguments, backend=card, device=self.device)
+            except ArtifactLoadError as error:  # inputs of the wrong shape or type
+                raise BackendError(f"running the model failed: {error}") from None
+
+        run.compiled = compiled  # type: ignore[attr-defined]
         return run
 
 
@@ -244,6 +334,11 @@ class CanopyBackendRep(BackendRep):
         self._plan = plan
         self._outputs_type = namedtupledict("Outputs", self.output_names)
         self._runners: OrderedDict[tuple, tuple[Runner, list[str]]] = OrderedDict()
+        wanted = getattr(executor, "constant_inputs", None)
+        extra = wanted(model) - plan.constant_inputs if wanted is not None else frozenset()
+        if extra:  # the executor specialises on these inputs' values: import per call
+            self._plan = _Plan(plan.constant_inputs | extra, plan.shaped_inputs)
+            module = None
         if module is not None:
             argument_names, _ = function_io_names(module, FUNCTION_NAME)
             self._runners[()] = (executor.load(module, FUNCTION_NAME), argument_names)
@@ -381,8 +476,8 @@ class CanopyBackendRep(BackendRep):
 class CanopyBackend(Backend):
     """ONNX models through canopy_mlir's importer and an :class:`Executor`."""
 
-    executor: Executor = InterpreterExecutor()
-    """The default executor (the compiled path will replace or join it)."""
+    executor: Executor = CompiledExecutor()
+    """The default executor: the card for quantized models, the interpreter otherwise."""
 
     @classmethod
     def supports_device(cls, device: str) -> bool:

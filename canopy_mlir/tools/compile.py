@@ -3,13 +3,14 @@
     canopy-compile model.onnx -o out/ [--config NAME|file.json]
                    [--calibration data.npz | --calibration-random N] [--emit-mlir]
 
-The same as ``canopy-opt -f onnx model.onnx -p canopy-to-dma{...} -t canopy-artifact
--o out/``, plus one progress line per stage on stderr and a summary on stdout (ops on
-the card and on the host, launches, instructions, pool size). A float model needs
-calibration data; a QDQ model (already quantized) does not. ``--emit-mlir`` also
-writes the full dma-level module (constants inline) as ``OUTPUT.dma.mlir``, next to the
-artifact directory rather than in it, so the artifact's file list stays fixed.
-See docs/artifacts.md.
+The same as ``canopy-opt -f onnx model.onnx -p canopy-default{...} -t canopy-artifact
+-o out/`` (through :func:`canopy_mlir.compile`, which keeps each level's IR), plus a
+progress display on stderr (a tqdm bar on a terminal, one line per stage otherwise) and
+a summary on stdout (layers on the card, ops on the host, launches, instructions, pool
+size). A float model needs calibration data; a QDQ model (already quantized) does not.
+``--emit-mlir`` also writes the IR at each level, constants inline, as
+``out/levels/{graph,quantized,tile,dma}.mlir`` (not listed in the manifest), which
+``canopy-run --check`` reads. See docs/artifacts.md and docs/python-api.md.
 """
 
 from __future__ import annotations
@@ -18,18 +19,18 @@ import argparse
 import os
 import sys
 import time
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from xdsl.utils.exceptions import DiagnosticException
 
+from canopy_mlir.api import LEVELS, CompiledModel, CompileError, pipeline_spec
+from canopy_mlir.runtime.check import LEVELS_DIR
+
 TOOL = "canopy-compile"
 
-
-class CompileError(ValueError):
-    """A user error of canopy-compile (bad file, option or model)."""
+__all__ = ["CompileError", "build_parser", "compile_model", "main", "pipeline_spec"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,25 +43,49 @@ def build_parser() -> argparse.ArgumentParser:
     calibration.add_argument("--calibration-random", type=int, metavar="N",
                              help="N random calibration inputs (smoke tests only)")
     parser.add_argument("--emit-mlir", action="store_true",
-                        help="also write the dma-level module as OUTPUT.dma.mlir (next to OUTPUT)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+                        help=f"also write the IR at each level as OUTPUT/{LEVELS_DIR}/LEVEL.mlir "
+                             "(for canopy-run --check)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     return parser
 
 
-def _quoted(value: str) -> str:
-    if '"' in value:
-        raise CompileError(f"{value!r}: paths with double quotes are not supported")
-    return f'"{value}"'
+class _Progress:
+    """A tqdm bar over the compile steps on a terminal; plain stage lines otherwise
+    (tests, CI, logs), so captured stderr stays readable."""
 
+    def __init__(self, quiet: bool, steps: int, stream: Any = None):
+        self.quiet, self.steps = quiet, steps
+        self.stream = stream if stream is not None else sys.stderr
+        self.bar: Any = None
+        self.tty = not quiet and hasattr(self.stream, "isatty") and self.stream.isatty()
 
-def pipeline_spec(config: str, calibration: str | None, calibration_random: int | None) -> str:
-    """The ``canopy-to-dma`` spec for these options (paths quoted for the option syntax)."""
-    options = [f"config={_quoted(config)}"]
-    if calibration is not None:
-        options.append(f"calibration={_quoted(calibration)}")
-    if calibration_random is not None:
-        options.append(f"calibration-random={calibration_random}")
-    return "canopy-to-dma{" + " ".join(options) + "}"
+    def __call__(self, step: int, steps: int, what: str) -> None:
+        if self.quiet:
+            return
+        if not self.tty:
+            print(f"{TOOL}: {what}", file=self.stream, flush=True)
+            return
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=self.steps, file=self.stream, leave=True,
+                            bar_format=TOOL + " {n}/{total} |{bar:16}| {elapsed} {desc}")
+        self.bar.n = step
+        self.bar.set_description_str(what)
+
+    def abort(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def close(self, what: str) -> None:
+        if self.bar is not None:
+            self.bar.n = self.bar.total
+            self.bar.set_description_str(what)
+            self.bar.close()
+            self.bar = None
+        elif not self.quiet:
+            print(f"{TOOL}: {what}", file=self.stream, flush=True)
 
 
 def _check_files(args: argparse.Namespace) -> None:
@@ -74,66 +99,40 @@ def _check_files(args: argparse.Namespace) -> None:
         raise CompileError(f"{args.config}: no such hardware-config file")
 
 
-def summary_lines(manifest: dict[str, Any], output: str) -> list[str]:
-    """The summary printed after a compile (from the manifest, so it matches the files)."""
-    host = Counter(manifest["host_ops"])
-    host_text = ", ".join(f"{name} x{count}" for name, count in sorted(host.items())) or "none"
-    return [
-        f"artifact: {output}",
-        f"config: {manifest['config']['name']}",
-        f"card: {len(manifest['launches'])} launches, {manifest['instructions']} instructions",
-        f"host: {sum(host.values())} ops ({host_text})",
-        f"pool: {manifest['pool_bytes']} bytes, {len(manifest['buffers'])} buffers "
-        f"({sum(1 for b in manifest['buffers'] if 'file' in b)} constants)",
-    ]
-
-
-def compile_model(args: argparse.Namespace) -> dict[str, Any]:
-    """Import, lower to the dma level and write the artifact; the manifest."""
-    import onnx
-
-    from canopy_mlir.frontend.onnx_importer import import_onnx
-    from canopy_mlir.targets.canopy_artifact import module_text, write_artifact
-    from canopy_mlir.tools.pipelines import apply_pipeline
-
-    def progress(message: str) -> None:
-        if not args.quiet:
-            print(f"{TOOL}: {message}", file=sys.stderr, flush=True)
+def compile_model(args: argparse.Namespace) -> CompiledModel:
+    """Compile and write the artifact (and the levels with ``--emit-mlir``); the model."""
+    from canopy_mlir.api import compile as compile_api
 
     _check_files(args)
     started = time.perf_counter()
-    progress(f"importing {args.model}")
+    progress = _Progress(args.quiet, len(LEVELS) + 1)
+    calibration = args.calibration if args.calibration is not None else args.calibration_random
     try:
-        model = onnx.load(args.model)
-    except Exception as error:  # noqa: BLE001 - onnx raises protobuf's DecodeError and others
-        raise CompileError(f"{args.model}: not a readable ONNX model ({type(error).__name__})") from None
-    module = import_onnx(model)
-    spec = pipeline_spec(args.config, args.calibration, args.calibration_random)
-    progress(f"lowering to the dma level ({spec})")
-    apply_pipeline(module, spec)
-    if args.emit_mlir:
-        mlir_path = Path(f"{str(args.output).rstrip(os.sep)}.dma.mlir")
-        progress(f"writing {mlir_path}")
-        mlir_path.write_text(module_text(module))
-    progress(f"writing {args.output}")
-    manifest = write_artifact(module, args.output)
-    progress(f"done in {time.perf_counter() - started:.1f} s")
-    return manifest
+        compiled = compile_api(args.model, config=args.config, calibration=calibration, progress=progress)
+        progress(len(LEVELS), len(LEVELS) + 1, f"writing {args.output}")
+        compiled.save(args.output, levels=False)
+        if args.emit_mlir:
+            compiled.write_levels(Path(args.output) / LEVELS_DIR)
+    except BaseException:
+        progress.abort()
+        raise
+    progress.close(f"done in {time.perf_counter() - started:.1f} s")
+    return compiled
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run canopy-compile; 0 on success, 1 with a one-line error on bad input."""
     args = build_parser().parse_args(argv)
     try:
-        manifest = compile_model(args)
+        compiled = compile_model(args)
     except (ValueError, OSError, DiagnosticException) as error:
         if os.environ.get("CANOPY_TRACEBACK"):
             raise
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         print(f"{TOOL}: error: {message}", file=sys.stderr)
         return 1
-    print("\n".join(summary_lines(manifest, args.output)))
-    if not manifest["launches"]:
+    print("\n".join([f"artifact: {args.output}", *compiled.summary_lines()]))
+    if not compiled.manifest["launches"]:
         print(f"{TOOL}: warning: nothing runs on the card; a float model needs --calibration "
               "or --calibration-random to be quantized", file=sys.stderr)
     return 0

@@ -5,6 +5,7 @@
     canopy-opt prog.mlir -p canonicalize,cse          # run passes
     canopy-opt prog.mlir -p canopy-default            # a named pipeline (--list-pipelines)
     canopy-opt prog.mlir -t isa-bin -o out.bin        # assemble (see targets.isa_binary)
+    canopy-opt model.mlir -t isa-listing              # a dma-level module's launches as isa
     canopy-opt model.onnx                             # import ONNX (or -f onnx)
     canopy-opt model.onnx --check-support             # which ONNX ops are supported
 
@@ -68,6 +69,8 @@ from canopy_mlir.targets.isa_binary import (
     IsaBinaryTarget,
     sibling_uops_path,
 )
+from canopy_mlir.targets.isa_listing import IsaListingTarget
+from canopy_mlir.targets.opencl_host import OpenclHostTarget
 from canopy_mlir.tools.diagnostics import (
     DiagnosticSink,
     DirectiveError,
@@ -112,6 +115,9 @@ from canopy_mlir.tools.printing import (
 from canopy_mlir.transforms import ALL_PASSES
 
 TOOL = "canopy-opt"
+
+DIRECTORY_TARGETS = {target.name: target for target in (CanopyArtifactTarget, OpenclHostTarget)}
+"""Targets that write a directory (``-o DIR``) through their ``write`` method."""
 
 UPSTREAM_PASSES = ("canonicalize", "cse", "dce")
 """xDSL's dialect-independent passes that canopy-opt offers next to ours."""
@@ -245,6 +251,8 @@ class CanopyOptMain(xDSLOptMain):
         self.available_targets["mlir"] = lambda: CanopyMLIRTarget
         self.available_targets[IsaBinaryTarget.name] = lambda: IsaBinaryTarget
         self.available_targets[CanopyArtifactTarget.name] = lambda: CanopyArtifactTarget
+        self.available_targets[IsaListingTarget.name] = lambda: IsaListingTarget
+        self.available_targets[OpenclHostTarget.name] = lambda: OpenclHostTarget
         for name, factory in self.plugins.targets.items():
             if name in self.available_targets:
                 raise PluginError(f"plugin target '{name}' clashes with a built-in one")
@@ -486,7 +494,7 @@ class CanopyOptMain(xDSLOptMain):
 
     def writes_directory(self) -> bool:
         """Whether the target writes a directory (``-o DIR``) rather than a stream."""
-        return parse_spec(self.args.target).name == CanopyArtifactTarget.name
+        return parse_spec(self.args.target).name in DIRECTORY_TARGETS
 
     def prepare_output(self) -> IO[str]:
         if self.writes_directory():
@@ -507,7 +515,7 @@ class CanopyOptMain(xDSLOptMain):
 
     def output_resulting_program(self, prog) -> str:
         if self.writes_directory():
-            CanopyArtifactTarget().write(prog, self.args.output_file)
+            DIRECTORY_TARGETS[parse_spec(self.args.target).name]().write(prog, self.args.output_file)
             return ""
         target_class = self.binary_target_class()
         if target_class is None:

@@ -115,7 +115,7 @@ def test_unsupported_model_names_every_unsupported_node():
 
 def test_invalid_model_and_device_are_backend_errors():
     model = gemm_relu_model()
-    with pytest.raises(BackendError, match="not supported by the interpreter executor"):
+    with pytest.raises(BackendError, match="not supported by the compiled executor"):
         backend.prepare(model, "CUDA")
     with pytest.raises(BackendError, match="not an ONNX device string"):
         backend.prepare(model, "gpu0")

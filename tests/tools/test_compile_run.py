@@ -74,10 +74,18 @@ def test_compile_summary_and_emit_mlir(models, tmp_path, capsys) -> None:
                                 "--calibration-random", "4", "--emit-mlir"])
     captured = capsys.readouterr()
     assert status == 0, captured.err
-    assert "lowering to the dma level" in captured.err and "warning" not in captured.err
+    assert "(tile -> dma)" in captured.err and "warning" not in captured.err
     assert "launches" in captured.out and "pool:" in captured.out and "config: tiny" in captured.out
-    assert "dma.launch" in (tmp_path / "f.dma.mlir").read_text()
-    assert (out / "manifest.json").is_file()
+    assert "card: 6 layers (tile.conv x4, tile.pool x2)" in captured.out
+    assert "dma.launch" in (out / "levels" / "dma.mlir").read_text()
+    assert "graph.conv " in (out / "levels" / "graph.mlir").read_text()
+    assert "graph.conv_integer" in (out / "levels" / "quantized.mlir").read_text()
+    assert "tile.conv" in (out / "levels" / "tile.mlir").read_text()
+    assert "levels" not in json.loads((out / "manifest.json").read_text())["files"]
+    # compiling again into the same directory replaces the levels (no stale files)
+    assert compile_tool.main([str(models["float"]), "-o", str(out), "--config", "tiny",
+                              "--calibration-random", "4", "-q"]) == 0
+    assert not (out / "levels").exists()
 
 
 def test_float_model_without_calibration_warns(models, tmp_path, capsys) -> None:
