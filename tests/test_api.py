@@ -8,7 +8,6 @@ artifact runtime on what ``save`` wrote. Takes about 6 s.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -27,18 +26,11 @@ from canopy_mlir.tools.pipelines import NAMED_PIPELINES, apply_pipeline, expand_
 
 pytest.importorskip("onnxruntime.quantization")
 
-_SCRIPT = Path(__file__).parent / "filecheck" / "tools" / "Inputs" / "make_small_cnn.py"
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    spec = importlib.util.spec_from_file_location("make_small_cnn", _SCRIPT)
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    tmp = tmp_path_factory.mktemp("cnn")
-    script.main(str(tmp / "float.onnx"), str(tmp / "qdq.onnx"))
-    return {"float": tmp / "float.onnx", "qdq": tmp / "qdq.onnx"}
+def models(small_cnn_paths: dict[str, Path]) -> dict[str, Path]:
+    return small_cnn_paths
 
 
 @pytest.fixture(scope="module")

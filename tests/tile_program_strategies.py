@@ -241,11 +241,13 @@ def _conv_layer(draw: Callable, g: CardGraph, x: SSAValue) -> SSAValue:
         group, out = 1, draw(st.integers(1, 20))
     activation = draw(st.sampled_from([None, "relu", (-50.0, 60.0), (0.0, 6.5)]))
     zero_points: dict[str, Any] = {}
-    if draw(st.integers(0, 3)) == 0:  # zero points: weights centred at compile time, x folded
+    if draw(st.integers(0, 3)) == 0:  # weight zero points: weights centred at compile time
         zero_points["weight_bound"] = 100
         zero_points["w_zero_point"] = g.rng.integers(-20, 20, size=draw(st.sampled_from([1, out])))
-        if draw(st.booleans()):
-            zero_points["x_zero_point"] = int(g.rng.integers(-30, 30))
+    if draw(st.booleans()):
+        # asymmetric activations (onnxruntime's QInt8 default: -128 after a relu): folded
+        # into the tail, padded taps corrected by a per-pixel map on the card
+        zero_points["x_zero_point"] = draw(st.sampled_from([-128, -1, int(g.rng.integers(-30, 30))]))
     return g.conv(
         x, out, (kh, kw), strides=(sh, sw), pads=(pt, pl, pb, pr), dilations=(dh, dw), group=group, **zero_points,
         bias=draw(st.booleans()), per_channel=draw(st.booleans()), exact=draw(st.integers(0, 9)) > 0,
@@ -259,8 +261,9 @@ def _layer(draw: Callable, g: CardGraph, x: SSAValue) -> SSAValue:
     if kind == "average":  # graph-fold-qdq's average pool: a depthwise conv of ones, x zero point
         kh, kw = draw(st.integers(1, min(3, h))), draw(st.integers(1, min(3, w)))
         stride = draw(st.integers(1, 2))
-        return g.conv(x, c, (kh, kw), strides=(stride, stride), group=c, ones=True,
-                      x_zero_point=int(g.rng.integers(-10, 10)), bias=False)
+        pads = tuple(draw(st.integers(0, k - 1)) for k in (kh, kw, kh, kw))
+        return g.conv(x, c, (kh, kw), strides=(stride, stride), pads=pads, group=c, ones=True,
+                      x_zero_point=draw(st.sampled_from([-128, int(g.rng.integers(-10, 10))])), bias=False)
     if kind == "pool":
         kh, kw = draw(st.integers(1, min(3, h))), draw(st.integers(1, min(3, w)))
         pads = tuple(draw(st.integers(0, k - 1)) for k in (kh, kw, kh, kw))

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from xdsl.dialects.builtin import i8
+
 from canopy_mlir.dialects import tile
 from canopy_mlir.hw import HardwareConfig
 from canopy_mlir.isa_codegen.program import (
@@ -31,8 +33,17 @@ from canopy_mlir.isa_codegen.tail import (
     tail_kind,
     tail_problem,
     with_padding_mask,
+    without_noop_clamps,
 )
 from canopy_mlir.isa_format import LoadInsn
+
+
+def _tail_of(op: tile.AluOp, x: tile.BlockedType) -> tuple[tile.AluStep, ...]:
+    """The op's tail; for an i8 input (LOAD ACC_8BIT sign-extends: values and zero
+    padding in [-128, 127]) without the clamps that cannot change a value."""
+    if isinstance(x, tile.ActType) and x.element_type == i8:
+        return without_noop_clamps(op.tail_steps(), -128, 127)
+    return op.tail_steps()
 
 
 @dataclass(frozen=True)
@@ -63,7 +74,7 @@ class AluSpec(TailOperands):
             batch_blocks=x.blocked_shape[0], out_blocks=x.blocked_shape[1],
             out_hw=tuple(x.blocked_shape[2:4]), tile=tuple(op.tile_sizes()),  # type: ignore[arg-type]
             buffers=op.buffer_count(), logical=result.logical_extents,
-            input_kind=tail_kind(x), tail=op.tail_steps(),
+            input_kind=tail_kind(x), tail=_tail_of(op, x),
             tail_kinds=tuple(tail_kind(v.type) for v in op.tail_values()),
             result_element=None if element is None else str(element))
 

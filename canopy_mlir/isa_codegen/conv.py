@@ -26,6 +26,7 @@ from canopy_mlir.isa_codegen.program import (
     DramPlacement,
     IsaCodegenError,
     KernelProgram,
+    KernelRef,
     finish_program,
     token_only_load,
     with_flags,
@@ -235,6 +236,7 @@ class _ConvLowering(TileLowering):
                        for r0 in range(0, spec.reduction, spec.tile[3])]
         self.step_count = len(tiles) * len(self.chunks)
         self.resident_weights = spec.tile[3] == spec.reduction
+        self._gemm_kernels: dict[tuple, KernelRef] = {}
 
     def run(self) -> KernelProgram:
         step = 0
@@ -343,17 +345,32 @@ class _ConvLowering(TileLowering):
             self._emit(self._flag_group([carrier], flags_first, flags_last)[0])
             return
         spec = self.spec
-        (kh, kw), (sh, sw), (dh, dw) = spec.kernel, spec.strides, spec.dilations
+        sh, sw = spec.strides
         _, ww = self._window_of(t)
         blocks = self._blocks_read(t, r0, ric)
         position = {b: p for p, b in enumerate(blocks)}
         acc, inp = self._acc_base(t), self._slot(step) * self.layout.inp_slot
         wgt = self._wgt_base(t, step)
-        if self.resident_weights:
-            wgt_r = spec.reduction  # the slot holds all R blocks of each oc block
-        else:
-            wgt_r = ric
         block_stride = self.layout.window_h * ww
+        gemm = GemmInsn(iter_out=t.th, iter_in=t.tw,
+                        dst_factor_out=t.tw if t.th > 1 else 0, dst_factor_in=1 if t.tw > 1 else 0,
+                        src_factor_out=sh * ww if t.th > 1 else 0,
+                        src_factor_in=sw if t.tw > 1 else 0)
+        # Tiles of a layer repeat the same few micro-op kernels (same slots, same window
+        # width): build each once; the table deduplicates by content anyway.
+        key = (acc, inp, wgt, r0, ric, ww, self._oc_stride(t), tuple(blocks),
+               tuple(spec.starts[t.ob0:t.ob0 + t.toc]))
+        kernel = self._gemm_kernels.get(key)
+        if kernel is None:
+            kernel = self._gemm_kernels[key] = self.table.kernel(
+                self._gemm_uops(t, r0, ric, acc, inp, wgt, position, block_stride, ww))
+        self._emit(self._flag_group([gemm], flags_first, flags_last)[0], kernel)
+
+    def _gemm_uops(self, t: OutputTile, r0: int, ric: int, acc: int, inp: int, wgt: int,
+                   position: dict[int, int], block_stride: int, ww: int) -> list[Uop]:
+        spec = self.spec
+        (kh, kw), (dh, dw) = spec.kernel, spec.dilations
+        wgt_r = spec.reduction if self.resident_weights else ric
         uops = []
         for o in range(t.toc):
             start = spec.starts[t.ob0 + o]
@@ -365,11 +382,7 @@ class _ConvLowering(TileLowering):
                         uops.append(Uop(dst=acc + o * self._oc_stride(t),
                                         src=src_block + y * dh * ww + x * dw,
                                         wgt=w_block + y * kw + x))
-        gemm = GemmInsn(iter_out=t.th, iter_in=t.tw,
-                        dst_factor_out=t.tw if t.th > 1 else 0, dst_factor_in=1 if t.tw > 1 else 0,
-                        src_factor_out=sh * ww if t.th > 1 else 0,
-                        src_factor_in=sw if t.tw > 1 else 0)
-        self._emit(self._flag_group([gemm], flags_first, flags_last)[0], self.table.kernel(uops))
+        return uops
 
 
 __all__ = [

@@ -3,8 +3,9 @@
 Everything runs on the ALU, in ACC. Per output tile: the output region is reset (the
 first ALU, which pops store->compute for slot reuse); the tile's input window (halo
 included) is placed in ACC after the tail operands: where the window leaves the image
-it is pre-filled by ALU with the pad value (INT32_MIN for max, via reset, add -1,
-shr -31; 0 for sum), then the real rows are loaded over it (LOAD ACC / ACC_8BIT: loads
+its padding bands (above, below, left and right of the image part) are filled by ALU
+with the pad value (INT32_MIN for max, via reset, add -1, shr -31; 0 for sum), and the
+real rows are loaded beside them (LOAD ACC / ACC_8BIT: loads
 into ACC cannot pad); then one ALU per kernel tap (ADD for the first, MAX or ADD for the
 others) with the two loops walking the output rows (src factor stride*row width) and
 columns (src factor stride). Then the tail, the padding mask if needed and the stores,
@@ -16,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from xdsl.dialects.builtin import i8
+
 from canopy_mlir.dialects import tile
 from canopy_mlir.hw import HardwareConfig
 from canopy_mlir.isa_codegen.program import (
@@ -24,6 +27,7 @@ from canopy_mlir.isa_codegen.program import (
     KernelProgram,
     acc_input_types,
     finish_program,
+    with_flags,
 )
 from canopy_mlir.isa_codegen.tail import (
     OutputTile,
@@ -35,8 +39,25 @@ from canopy_mlir.isa_codegen.tail import (
     tail_problem,
     window_span,
     with_padding_mask,
+    without_noop_clamps,
 )
 from canopy_mlir.isa_format import AluInsn, AluOpcode, LoadInsn, Uop
+
+
+def _tail_of(op: tile.PoolOp, x: tile.BlockedType, kind: str, kernel: tuple[int, ...],
+             pads: tuple[int, ...]) -> tuple[tile.AluStep, ...]:
+    """The op's tail; for an i8 input (LOAD ACC_8BIT sign-extends, zero padding lanes)
+    without the clamps that cannot change a value: a max whose every window touches the
+    image (pads below the kernel) stays in [-128, 127], a sum of k taps in k times it."""
+    steps = op.tail_steps()
+    if not (isinstance(x, tile.ActType) and x.element_type == i8):
+        return steps
+    taps = kernel[0] * kernel[1]
+    if kind == "max" and max(pads[0], pads[2]) < kernel[0] and max(pads[1], pads[3]) < kernel[1]:
+        return without_noop_clamps(steps, -128, 127)
+    if kind == "sum":
+        return without_noop_clamps(steps, -128 * taps, 127 * taps)
+    return steps
 
 
 @dataclass(frozen=True)
@@ -70,7 +91,8 @@ class PoolSpec(TailOperands):
             kernel=tuple(p["kernel"]), strides=tuple(p["strides"]),  # type: ignore[arg-type]
             pads=tuple(p["pads"]), tile=tuple(p["tile"]),  # type: ignore[arg-type]
             buffers=int(p["buffers"]), logical=result.logical_extents,  # type: ignore[arg-type]
-            input_kind=tail_kind(x), tail=op.tail_steps(),
+            input_kind=tail_kind(x), tail=_tail_of(op, x, str(p["kind"]), tuple(p["kernel"]),
+                                                   tuple(p["pads"])),
             tail_kinds=tuple(tail_kind(v.type) for v in op.tail_values()),
             result_element=None if element is None else str(element))
 
@@ -153,10 +175,18 @@ class _PoolLowering(TileLowering):
 
     def run(self) -> KernelProgram:
         for t in self.tiles:
-            self._emit_reset(t)
+            # A sum starts from the tail's first add (a bias, or convert-graph-to-tile's
+            # input zero-point map) when that is cheaper: the taps add to it as to 0.
+            init = self.tile_init_loads(t) if self.spec.kind == "sum" else None
+            if init is None:
+                self._emit_reset(t)
+            else:
+                init[0] = with_flags(init[0], pop_next=t.index >= self.nbuf)
+                for insn in init:
+                    self._emit(insn)
             self._emit_window(t)
             self._emit_taps(t)
-            self._emit_tail(t)
+            self._emit_tail(t, skip_first=init is not None)
             self._emit_stores(t)
         return finish_program(self.spec.name, self.config, self.at, self.out, self.table)
 
@@ -185,10 +215,16 @@ class _PoolLowering(TileLowering):
         (h, w) = spec.in_hw
         wh, ww, (y_lo, y_size, y_pad0, y_pad1), (x_lo, x_size, x_pad0, x_pad1) = self._window_geometry(t)
         real = y_size > 0 and x_size > 0
-        if not real or y_pad0 or y_pad1 or x_pad0 or x_pad1:
-            self._prefill(t, wh, ww)
         if not real:
+            self._prefill(t, ww, [(0, 0, wh, ww)])
             return
+        # Only the part of the window outside the image needs the pad value: the real
+        # part is loaded over it (a band above and below, then left and right of it).
+        middle = (y_pad0, wh - y_pad1)
+        bands = [(0, 0, y_pad0, ww), (wh - y_pad1, 0, y_pad1, ww),
+                 (middle[0], 0, middle[1] - middle[0], x_pad0),
+                 (middle[0], ww - x_pad1, middle[1] - middle[0], x_pad1)]
+        self._prefill(t, ww, [b for b in bands if b[2] > 0 and b[3] > 0])
         for o in range(t.toc):
             base = self._window_base(t, o, ww) + y_pad0 * ww + x_pad0
             dram = self.at.input + ((t.nb * spec.out_blocks + t.ob0 + o) * h + y_lo) * w + x_lo
@@ -201,15 +237,17 @@ class _PoolLowering(TileLowering):
                                     dram_base=dram + r * w, y_size=1, x_size=x_size,
                                     x_stride=x_size))
 
-    def _prefill(self, t: OutputTile, wh: int, ww: int) -> None:
-        """The window's pad value: 0 (sum) or INT32_MIN (max: reset, add -1, shr -31)."""
-        uops = [Uop(dst=self._window_base(t, o, ww)) for o in range(t.toc)]
-        loop = {"iter_out": wh, "iter_in": ww, "dst_factor_out": ww if wh > 1 else 0,
-                "dst_factor_in": 1 if ww > 1 else 0}
-        self._alu(uops, AluInsn(reset=True, **loop))
-        if self.spec.kind == "max":
-            self._alu(uops, AluInsn(alu_opcode=AluOpcode.ADD, use_imm=True, imm=-1, **loop))
-            self._alu(uops, AluInsn(alu_opcode=AluOpcode.SHR, use_imm=True, imm=-31, **loop))
+    def _prefill(self, t: OutputTile, ww: int, bands: list[tuple[int, int, int, int]]) -> None:
+        """The pad value, 0 (sum) or INT32_MIN (max: reset, add -1, shr -31), in each band
+        ``(row, column, rows, columns)`` of the window of every channel block."""
+        for row, column, rows, columns in bands:
+            uops = [Uop(dst=self._window_base(t, o, ww) + row * ww + column) for o in range(t.toc)]
+            loop = {"iter_out": rows, "iter_in": columns, "dst_factor_out": ww if rows > 1 else 0,
+                    "dst_factor_in": 1 if columns > 1 else 0}
+            self._alu(uops, AluInsn(reset=True, **loop))
+            if self.spec.kind == "max":
+                self._alu(uops, AluInsn(alu_opcode=AluOpcode.ADD, use_imm=True, imm=-1, **loop))
+                self._alu(uops, AluInsn(alu_opcode=AluOpcode.SHR, use_imm=True, imm=-31, **loop))
 
     def _emit_taps(self, t: OutputTile) -> None:
         spec = self.spec

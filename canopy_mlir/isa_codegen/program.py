@@ -14,10 +14,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+import numpy as np
 
 from canopy_mlir.dialects import tile
 from canopy_mlir.hw import HardwareConfig
 from canopy_mlir.isa_format import (
+    DRAM_ADDR_BITS,
     AluInsn,
     EncodingError,
     FinishInsn,
@@ -25,10 +29,13 @@ from canopy_mlir.isa_format import (
     Instruction,
     LoadInsn,
     LoopInstruction,
+    MemInstruction,
     MemoryType,
+    Opcode,
     Uop,
     encode_instructions,
     encode_uops,
+    layouts_for,
 )
 from canopy_mlir.isa_semantics import IsaError, check_instruction, mnemonic
 
@@ -121,15 +128,118 @@ class KernelProgram:
             gemm_steps=gemm, alu_steps=sum(i.steps for i in loops if isinstance(i, AluInsn)),
             macs=gemm * self.config.macs_per_gemm_uop, uop_resident=self.uop_resident)
 
-    def encoded_instructions(self):
+    def encoded_instructions(self) -> np.ndarray:
+        """The ``(n, 2)`` uint64 encoding (a fresh copy; encoded once per program)."""
+        return self._instruction_words.copy()
+
+    def encoded_uops(self) -> np.ndarray:
+        return self._uop_words.copy()
+
+    @cached_property
+    def _instruction_words(self) -> np.ndarray:
         return encode_instructions(self.instructions, self.config)
 
-    def encoded_uops(self):
+    @cached_property
+    def _uop_words(self) -> np.ndarray:
         return encode_uops(self.uops, self.config)
+
+    # ------------------------------------------------------------- relocation
+    @cached_property
+    def _relocations(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(positions, roles, offsets) of the LOAD/STORE addresses of a program lowered at
+        :func:`placeholder_placement`: address = role * RELOCATION_STRIDE + offset."""
+        positions, roles, offsets = [], [], []
+        for position, insn in enumerate(self.instructions):
+            if isinstance(insn, MemInstruction) and insn.dram_base >= RELOCATION_STRIDE:
+                role, offset = divmod(insn.dram_base, RELOCATION_STRIDE)
+                positions.append(position)
+                roles.append(role)
+                offsets.append(offset)
+        return (np.array(positions, np.int64), np.array(roles, np.int64),
+                np.array(offsets, np.int64))
+
+    def _relocated_bases(self, placement: DramPlacement) -> np.ndarray:
+        """The new address of every relocated LOAD/STORE, checked against the placement
+        (a role it lacks) and the DRAM address field."""
+        _, roles, offsets = self._relocations
+        bases = np.full(_TAIL_ROLE + len(placement.tail) + 1, -1, np.int64)
+        for role, address in _role_addresses(placement).items():
+            bases[role] = address
+        missing = sorted({int(r) for r in roles if r >= len(bases) or bases[r] < 0})
+        if missing:
+            raise IsaCodegenError(
+                f"relocating a program: it addresses {', '.join(_role_name(r) for r in missing)}, "
+                f"which the placement {placement} does not give")
+        addresses = bases[roles] + offsets
+        limit = 1 << DRAM_ADDR_BITS
+        if addresses.size and int(addresses.max()) >= limit:
+            raise IsaCodegenError(
+                f"relocating a program: DRAM address {int(addresses.max())} does not fit the "
+                f"{DRAM_ADDR_BITS}-bit dram_base field")
+        return addresses
+
+    def relocated(self, placement: DramPlacement) -> KernelProgram:
+        """This program (lowered at :func:`placeholder_placement`) at ``placement``.
+
+        Lowerings never decide anything from an address, so moving the operands only
+        changes the LOAD/STORE ``dram_base`` fields: the same program as lowering at
+        ``placement`` (tests/isa_codegen/test_relocation.py checks it), without
+        lowering again.
+        """
+        positions, _, _ = self._relocations
+        addresses = self._relocated_bases(placement)
+        insns = list(self.instructions)
+        for position, address in zip(positions.tolist(), addresses.tolist()):
+            insns[position] = replace(insns[position], dram_base=address)
+        return KernelProgram(self.config, placement, tuple(insns), self.uops, self.uop_resident)
+
+    def relocated_words(self, placement: DramPlacement) -> np.ndarray:
+        """``relocated(placement).encoded_instructions()``, patched in the encoded words."""
+        positions, _, _ = self._relocations
+        addresses = self._relocated_bases(placement).astype(np.uint64)
+        words = self.encoded_instructions()
+        field_ = layouts_for(self.config).for_opcode(Opcode.LOAD).field("dram_base")
+        store = layouts_for(self.config).for_opcode(Opcode.STORE).field("dram_base")
+        assert (store.word, store.lo, store.width) == (field_.word, field_.lo, field_.width)
+        mask = np.uint64(((1 << field_.width) - 1) << field_.lo)
+        column = words[positions, field_.word]
+        words[positions, field_.word] = (column & ~mask) | (addresses << np.uint64(field_.lo))
+        return words
 
     def uop_map(self) -> dict[int, Uop]:
         """UOP DRAM element -> micro-op, for a token-checker ``ProgramView``."""
         return {self.placement.uops + i: u for i, u in enumerate(self.uops)}
+
+
+# ------------------------------------------------------------------ relocatable programs
+RELOCATION_STRIDE = 1 << 26
+"""Elements between two operands of :func:`placeholder_placement`: more than any operand
+has (the pass checks), so an address names its operand: ``address // RELOCATION_STRIDE``."""
+_ROLES = ("input", "weight", "output", "uops", "mask")
+_TAIL_ROLE = len(_ROLES) + 1
+"""Role of tail operand j: _TAIL_ROLE + j (roles count from 1: address 0 is no operand)."""
+
+
+def placeholder_placement(tails: int, mask: bool) -> DramPlacement:
+    """Every operand at its own multiple of RELOCATION_STRIDE, for a relocatable program
+    (:meth:`KernelProgram.relocated`). ``tails`` + ``mask`` roles must fit the 32-bit
+    address field: at most 56 tail operands."""
+    if _TAIL_ROLE + tails >= 1 << (DRAM_ADDR_BITS - 26):
+        raise IsaCodegenError(f"{tails} tail operands: too many to relocate")
+    at = {name: (1 + i) * RELOCATION_STRIDE for i, name in enumerate(_ROLES)}
+    return DramPlacement(input=at["input"], weight=at["weight"], output=at["output"],
+                         uops=at["uops"], mask=at["mask"] if mask else None,
+                         tail=tuple((_TAIL_ROLE + j) * RELOCATION_STRIDE for j in range(tails)))
+
+
+def _role_addresses(placement: DramPlacement) -> dict[int, int]:
+    roles = {1 + i: getattr(placement, name) for i, name in enumerate(_ROLES)}
+    roles.update({_TAIL_ROLE + j: t for j, t in enumerate(placement.tail)})
+    return {role: int(a) for role, a in roles.items() if a is not None}
+
+
+def _role_name(role: int) -> str:
+    return _ROLES[role - 1] if 1 <= role <= len(_ROLES) else f"tail operand {role - _TAIL_ROLE}"
 
 
 # ------------------------------------------------------------------ micro-op kernels
@@ -240,8 +350,11 @@ def acc_input_types(op: tile.AluOp | tile.PoolOp, config: HardwareConfig) -> tup
 def check_program_fields(op_name: str, program: KernelProgram) -> None:
     """Every field within its width and every instruction well-formed, else IsaCodegenError."""
     try:
+        seen: set[Instruction] = set()
         for index, insn in enumerate(program.instructions):
-            check_instruction(insn, program.config, index)
+            if insn not in seen:  # tiles repeat instructions: check each distinct one once
+                seen.add(insn)
+                check_instruction(insn, program.config, index)
         program.encoded_instructions()
         program.encoded_uops()
     except (EncodingError, IsaError) as err:
@@ -266,7 +379,9 @@ __all__ = [
     "KernelRef",
     "ProgramSummary",
     "UopTableBuilder",
+    "RELOCATION_STRIDE",
     "finish_program",
+    "placeholder_placement",
     "token_only_load",
     "with_flags",
 ]

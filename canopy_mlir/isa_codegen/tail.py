@@ -18,6 +18,7 @@ from canopy_mlir.alu_semantics import alu_apply
 from canopy_mlir.dialects import tile
 from canopy_mlir.hw import HardwareConfig
 from canopy_mlir.isa_codegen.program import (
+    MAX_MEM_SIZE,
     DramPlacement,
     Emitted,
     IsaCodegenError,
@@ -79,6 +80,48 @@ def tail_kind(type_) -> str:
     if isinstance(type_, tile.ActType):
         return "act"
     return "chan"
+
+
+I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
+
+
+def without_noop_clamps(tail: Sequence[tile.AluStep], lo: int, hi: int) -> tuple[tile.AluStep, ...]:
+    """``tail`` less its ``max`` / ``min`` immediate steps that are the identity on every
+    value the accumulator can hold there, given that it starts in ``[lo, hi]``.
+
+    Each ALU step costs 2 cycles per pixel block on the compute module, in series with
+    the GEMMs: an i8 input clamped to ``[-128, 127]`` (ResNet's max pool) or a relu's
+    ``min 127`` on an i8 input are pure cost. The range is followed through immediate
+    ``add`` / ``mul`` / ``shr`` (monotonic, while it stays inside int32 so no step
+    wraps); an operand step makes it unknown. Dropping an identity step is exact, for
+    padding elements too as long as they lie in ``[lo, hi]`` (the callers' inputs pad
+    with 0 or lie in it).
+    """
+    kept: list[tile.AluStep] = []
+    known = lo <= hi
+    for step in tail:
+        if not known or step.imm is None:
+            known = False
+            kept.append(step)
+            continue
+        imm = step.imm
+        if step.opcode == "max" and imm <= lo or step.opcode == "min" and imm >= hi:
+            continue
+        if step.opcode == "max":
+            lo, hi = max(lo, imm), max(hi, imm)
+        elif step.opcode == "min":
+            lo, hi = min(lo, imm), min(hi, imm)
+        elif step.opcode == "add":
+            lo, hi = lo + imm, hi + imm
+        elif step.opcode == "mul":
+            lo, hi = min(lo * imm, hi * imm), max(lo * imm, hi * imm)
+        elif step.opcode == "shr" and imm >= 0:
+            lo, hi = lo >> min(imm, 31), hi >> min(imm, 31)
+        else:
+            known = False
+        known = known and I32_MIN <= lo and hi <= I32_MAX
+        kept.append(step)
+    return tuple(kept)
 
 
 def tail_problem(tail: Sequence[tile.AluStep], kinds: Sequence[str], result_element: str | None,
@@ -269,7 +312,6 @@ class TileLowering:
         later_uses = {step.operand for step in spec.tail[1:]}
         acc = self._acc_base(t)
         oc_stride = self._oc_stride(t)
-        out_h, out_w = spec.out_hw
         operand_base: list[int] = []
         full_seen = chan_seen = 0
         for j, kind in enumerate(spec.tail_kinds):
@@ -286,12 +328,9 @@ class TileLowering:
             else:
                 full_seen += 1
                 base = acc + layout.out_tile * full_seen
-                for o in range(t.toc):
-                    dram = self.at.tail[j] + (((t.nb * spec.out_blocks + t.ob0 + o) * out_h
-                                               + t.y0) * out_w + t.x0)
-                    self._emit(LoadInsn(memory_type=memory, sram_base=base + o * oc_stride,
-                                        dram_base=dram, y_size=t.th, x_size=t.tw,
-                                        x_stride=out_w))
+                if not (j == skipped and j not in later_uses):
+                    for load in self._full_operand_loads(t, j, base):
+                        self._emit(load)
             operand_base.append(base)
         first = 1 if skip_first else 0
         for i, step in enumerate(spec.tail):
@@ -325,31 +364,75 @@ class TileLowering:
             self._emit(with_flags(token_only_load(MemoryType.UOP), push_next=True,
                                   pop_next=pop_store))
 
+    def _full_operand_loads(self, t: OutputTile, j: int, base: int) -> list[LoadInsn]:
+        """The LOADs placing tile ``t``'s part of full operand ``j`` at ACC ``base`` (oc
+        block ``o`` at ``base + o * oc_stride``): one merged load when the tile spans
+        whole rows, else one 2-D load per oc block."""
+        merged = self._merged_operand_load(t, j, base)
+        if merged is not None:
+            return [merged]
+        spec = self.spec
+        out_h, out_w = spec.out_hw
+        oc_stride = self._oc_stride(t)
+        return [LoadInsn(memory_type=spec.tail_memory(j), sram_base=base + o * oc_stride,
+                         dram_base=self.at.tail[j] + (((t.nb * spec.out_blocks + t.ob0 + o) * out_h
+                                                       + t.y0) * out_w + t.x0),
+                         y_size=t.th, x_size=t.tw, x_stride=out_w)
+                for o in range(t.toc)]
+
+    def _merged_operand_load(self, t: OutputTile, j: int, base: int) -> LoadInsn | None:
+        """One 2-D LOAD of full operand ``j`` for all the tile's oc blocks, when the tile
+        spans whole rows at full height: each block's part is then ``th * out_w``
+        contiguous elements, blocks ``out_h * out_w`` apart in DRAM and ``oc_stride``
+        (= ``th * tw``) apart in the slot. Saves the DRAM latency of ``toc - 1`` loads on
+        the compute module (LOAD ACC / ACC_8BIT run there, in series with the GEMMs)."""
+        spec = self.spec
+        out_h, out_w = spec.out_hw
+        if t.toc < 2 or t.x0 != 0 or t.tw != out_w or t.th != spec.tile[0]:
+            return None
+        size, stride = t.th * out_w, out_h * out_w
+        if max(size, stride, t.toc) > MAX_MEM_SIZE:
+            return None
+        assert self._oc_stride(t) == size
+        dram = self.at.tail[j] + ((t.nb * spec.out_blocks + t.ob0) * out_h + t.y0) * out_w
+        return LoadInsn(memory_type=spec.tail_memory(j), sram_base=base, dram_base=dram,
+                        y_size=t.toc, x_size=size, x_stride=stride)
+
     def tile_init_loads(self, t: OutputTile) -> list[Instruction] | None:
         """LOAD ACCs that start tile ``t``'s accumulator from the tail's first step, an
-        ``add`` by a per-channel vector ``b`` (one load per oc block broadcasting
-        ``b[o]`` over the tile's pixels: ``x_size = 1``, ``x_stride = 0``), when that
-        is cheaper on the timing model than a reset and the ``add``; else None.
+        ``add`` by an operand, when that is cheaper on the timing model than a reset and
+        the ``add`` (with the operand's own loads, unless a later step needs them
+        anyway); else None.
 
-        Exact: the GEMM then adds its products to ``b`` with the same 32-bit wrapping,
-        so the accumulator ends as ``b + sum`` either way; padding batch rows/channels
-        start from the vector's zeros as from a reset. Only with at least one more tail
-        step, which writes the OUT buffer (a LOAD does not; docs/isa.md).
+        A per-channel vector ``b``: one load per oc block broadcasting ``b[o]`` over the
+        tile's pixels (``x_size = 1``, ``x_stride = 0``). A full operand (e.g.
+        convert-graph-to-tile's input zero-point map, bias and zero-point correction per
+        output pixel): the tile's part loaded straight into the output region, as the
+        tail would load it into its slot (the same cycles as a broadcast). Exact: the
+        GEMM then adds its products to the operand with the same 32-bit wrapping, so the
+        accumulator ends as ``operand + sum`` either way; padding batch rows/channels
+        start from the operand's zeros as from a reset. Only with at least one more
+        tail step, which writes the OUT buffer (a LOAD does not; docs/isa.md).
         """
         spec = self.spec
         if len(spec.tail) < 2 or spec.tail[0].opcode != "add" or spec.tail[0].operand is None:
             return None
         j = spec.tail[0].operand
-        if spec.tail_kinds[j] != "chan":
-            return None
         acc, oc_stride, pixels = self._acc_base(t), self._oc_stride(t), t.th * t.tw
-        loads: list[Instruction] = [
-            LoadInsn(memory_type=spec.tail_memory(j), sram_base=acc + o * oc_stride,
-                     dram_base=self.at.tail[j] + t.nb * spec.out_blocks + t.ob0 + o,
-                     y_size=pixels, x_size=1, x_stride=0)
-            for o in range(t.toc)]
+        if spec.tail_kinds[j] == "chan":
+            loads: list[Instruction] = [
+                LoadInsn(memory_type=spec.tail_memory(j), sram_base=acc + o * oc_stride,
+                         dram_base=self.at.tail[j] + t.nb * spec.out_blocks + t.ob0 + o,
+                         y_size=pixels, x_size=1, x_stride=0)
+                for o in range(t.toc)]
+            operand_loads = 0
+        else:
+            loads = list(self._full_operand_loads(t, j, acc))
+            later = any(step.operand == j for step in spec.tail[1:])
+            operand_loads = 0 if later else sum(instruction_cycles(load, self.config)
+                                                for load in loads)
         reset_steps = t.toc * spec.tile[0] * t.tw
-        replaced = (reset_steps + GEMM_OVERHEAD_CYCLES
+        replaced = (reset_steps + GEMM_OVERHEAD_CYCLES + operand_loads
                     + ALU_CYCLES_PER_STEP * t.toc * pixels + ALU_OVERHEAD_CYCLES)
         if sum(instruction_cycles(load, self.config) for load in loads) >= replaced:
             return None

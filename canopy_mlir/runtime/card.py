@@ -25,8 +25,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from canopy_mlir.hw import INSN_BYTES, HardwareConfig, load_config
-from canopy_mlir.isa_format import WORDS_PER_INSN, Instruction
-from canopy_mlir.isa_semantics import IsaError, decode_launch, instruction_range_error
+from canopy_mlir.isa_format import WORDS_PER_INSN, Instruction, StoreInsn
+from canopy_mlir.isa_semantics import (
+    IsaError,
+    decode_launch,
+    dram_byte_range,
+    instruction_range_error,
+)
 from canopy_mlir.runtime.allocator import AllocatorError, PoolAllocator, align_up
 from canopy_mlir.runtime.kernel_build import KERNEL_NAME, build_program, sram_bytes
 
@@ -71,10 +76,31 @@ class DeviceBuffer:
 
 
 # ---------------------------------------------------------------------------- Card
+@dataclass(frozen=True)
+class CheckedProgram:
+    """A launch's instructions as decoded and checked, and the pool bytes they depend on
+    (``insn_bytes``) or may change (``store_bytes``: the span of all their STOREs)."""
+
+    instructions: list[Instruction]
+    insn_bytes: tuple[int, int]
+    store_bytes: tuple[int, int] | None
+
+
+def _store_span(instructions: list[Instruction], config: HardwareConfig) -> tuple[int, int] | None:
+    spans = [dram_byte_range(i, config) for i in instructions if isinstance(i, StoreInsn)]
+    spans = [s for s in spans if s is not None]
+    return (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
+
+
 class Card:
     """Pool, allocator and launch checks, independent of the backend.
 
     Subclasses provide ``_write_bytes``, ``_read_bytes`` and ``_launch``.
+
+    A launch's instructions are decoded and checked once and remembered until a write
+    (a host copy, or a STORE of a launch) touches their bytes: a model runs the same
+    launches on every inference, and re-reading and re-decoding them each time cost
+    more than the kernels on PoCL.
     """
 
     backend = "abstract"
@@ -86,6 +112,7 @@ class Card:
         self.pool_bytes = pool_bytes
         self._allocator = PoolAllocator(pool_bytes, self.config.pool_alignment)
         self._live: dict[int, DeviceBuffer] = {}
+        self._checked: dict[tuple[int, int], CheckedProgram] = {}
 
     # ---------------------------------------------------------------- buffers
     def alloc(self, nbytes: int) -> DeviceBuffer:
@@ -126,6 +153,7 @@ class Card:
         self._check_span(buf, offset, raw.size, "write")
         if raw.size:
             self._write_bytes(buf.offset + int(offset), raw)
+            self._forget_programs(buf.offset + int(offset), buf.offset + int(offset) + raw.size)
 
     def read(self, buf: DeviceBuffer, dtype: Any = np.uint8, count: int | None = None,
              offset: int = 0) -> np.ndarray:
@@ -159,21 +187,39 @@ class Card:
         self.check_program(insn_offset, insn_count)
         if insn_count:
             self._launch(insn_offset, insn_count)
+            stores = self._checked[(insn_offset, insn_count)].store_bytes
+            if stores is not None:
+                self._forget_programs(*stores)
 
     def check_program(self, insn_offset: int, insn_count: int) -> list[Instruction]:
-        """Decode and check the instructions a launch would run; return them."""
+        """Decode and check the instructions a launch would run; return them (the same
+        list while their bytes are unchanged)."""
         self._check_insn_range(insn_offset, insn_count)
         if insn_count == 0:
             return []
+        known = self._checked.get((insn_offset, insn_count))
+        if known is not None:
+            return known.instructions
         raw = self._read_bytes(insn_offset * INSN_BYTES, insn_count * INSN_BYTES)
         words = raw.view("<u8").reshape(-1, WORDS_PER_INSN)
         try:
-            return decode_launch(words, self.config, self.pool_bytes, insn_offset)
+            instructions = decode_launch(words, self.config, self.pool_bytes, insn_offset)
         except IsaError as err:
             raise CardError(
                 f"{self.describe()}: refusing the launch of instructions "
                 f"[{insn_offset}, {insn_offset + insn_count}): {err}"
             ) from None
+        span = (insn_offset * INSN_BYTES, (insn_offset + insn_count) * INSN_BYTES)
+        self._checked[(insn_offset, insn_count)] = CheckedProgram(
+            instructions, span, _store_span(instructions, self.config))
+        return instructions
+
+    def _forget_programs(self, begin: int, end: int) -> None:
+        """Drop the checked programs whose instruction bytes overlap ``[begin, end)``."""
+        stale = [key for key, known in self._checked.items()
+                 if known.insn_bytes[0] < end and begin < known.insn_bytes[1]]
+        for key in stale:
+            del self._checked[key]
 
     # ---------------------------------------------------------------- lifetime
     def close(self) -> None:

@@ -39,6 +39,7 @@ from canopy_mlir.interpreters import graph_interpreter, tile_interpreter
 from canopy_mlir.isa_format import LoadInsn, MemoryType, StoreInsn
 from canopy_mlir.isa_semantics import dram_byte_range
 from canopy_mlir.runtime.card import Card, CardError, DeviceBuffer
+from canopy_mlir.runtime.token_checker import ProgramView, TokenReport, check_tokens
 from canopy_mlir.tools.diagnostics import OpError
 from canopy_mlir.transforms.dma_plan_memory import function_lifetimes
 
@@ -113,6 +114,9 @@ class DmaProgram:
         self._buffers = self._check_plan()
         self.pool_bytes = max((b.end for b in self._buffers.values()), default=0)
         self.region: DeviceBuffer | None = None
+        self._footprints_checked: dict[dma.LaunchOp, list] = {}
+        """Per launch, the decoded program whose footprint was checked (the card hands
+        back the same list until the program's bytes change)."""
         self.load()
 
     # ------------------------------------------------------------- plan
@@ -189,6 +193,21 @@ class DmaProgram:
             self.card.free(self.region)
             self.region = None
 
+    def token_reports(self) -> list[tuple[dma.LaunchOp, TokenReport]]:
+        """The token checker's report (deadlock, hazards, leftover tokens) on the program
+        of every launch, in program order, as the card holds it: decoded from the pool
+        after loading, micro-ops included, so what is checked is what would run."""
+        if self.region is None:
+            raise DmaExecutionError("the program was closed")
+        pool = self.card.read(self.region, np.uint8, self.pool_bytes)
+        reports = []
+        for op in self.function.walk():
+            if isinstance(op, dma.LaunchOp):
+                first = self.buffer(op.instructions).offset // INSN_BYTES + op.first_index
+                view = ProgramView.from_pool(self.card.config, pool, first, op.insn_count)
+                reports.append((op, check_tokens(view)))
+        return reports
+
     # ------------------------------------------------------------- run
     def run(self, inputs: Mapping[str, np.ndarray] | Sequence[np.ndarray]) -> list[np.ndarray]:
         """Run the function on ``inputs`` (checked as by ``run_graph``); its results in order."""
@@ -243,7 +262,9 @@ class DmaProgram:
         count = op.insn_count
         try:
             program = self.card.check_program(first, count)
-            self._check_footprint(op, program, first)
+            if self._footprints_checked.get(op) is not program:
+                self._check_footprint(op, program, first)
+                self._footprints_checked[op] = program
             self.card.run(first, count)
         except CardError as error:
             raise DmaExecutionError(f"dma.launch of {insns.label}[{op.first_index}, {count}]: {error}") from None

@@ -22,17 +22,24 @@ like real data (int8: 1 byte, int32: 4 bytes). The *lower bound* moves every inp
 weight, output and tail operand once in that padded layout; the *unpadded bound* moves
 only the logical tensors once.
 
-Choice: minimum DRAM bytes; ties go to the tile with the smaller serial cycle estimate
-of the core's timing model (:mod:`canopy_mlir.runtime.timing` costs: one cycle per GEMM
-step plus per-instruction overheads and DRAM latency, so fewer and larger instructions
-win). Double buffering (``buffers = 2``) is tried first; single buffering only when no
+Choice (conv): the fewest cycles estimated with the load, compute and store modules
+overlapping, as double buffering lets them (:func:`conv_overlapped_cycles`: the busiest
+module's instructions, costed as :mod:`canopy_mlir.runtime.timing` does, DRAM latency
+per instruction included); ties go to fewer DRAM bytes, then the larger tile. Bytes
+alone chose badly where they are not the bottleneck: a strided 1x1 projection's fewest
+bytes come from 1x1 tiles paying the DRAM latency per pixel (16x its compute bound on
+ResNet-18), and ResNet-50's residual 1x1 convs took column tiles whose residual loads
+(on the compute module, one per oc block) cost more than re-reading the input on the
+load module. Pool / alu: minimum DRAM bytes, ties to the smaller serial cycle estimate
+(one cycle per GEMM step plus per-instruction overheads and DRAM latency). Double
+buffering (``buffers = 2``) is tried first; single buffering only when no
 double-buffered tile fits. A layer no tile fits raises :class:`TilingError` naming the
 layer, the buffer and the smallest tile's need.
 
 The search only visits tile sizes that give a distinct number of tiles along an axis
 (``ceil(extent / k)`` for every tile count ``k``), and for a given ``tile_h`` the widest
-``tile_w`` that fits, since a wider tile never moves more bytes: ResNet-50's 53 convs
-take well under a second.
+``tile_w`` that fits (fewer instructions, never more bytes; every width for a conv
+skipping input columns): ResNet-50's 53 convs take well under a second.
 """
 
 from __future__ import annotations
@@ -187,7 +194,8 @@ class TileChoice:
     """The same with the logical (unpadded) tensors."""
     footprint: dict[str, int]
     cycles: int
-    """Serial cycle estimate (no load/compute overlap) used to break DRAM ties."""
+    """Cycle estimate: for a conv the overlapped one that chooses the tile
+    (:func:`conv_overlapped_cycles`), for pool / alu the serial one breaking DRAM ties."""
 
     @property
     def ratio(self) -> float:
@@ -364,8 +372,40 @@ def conv_cycles(g: _ConvGeometry, tile: Sequence[int], dram: int) -> int:
     gemm = pixels * (1 + g.reduction * layer.kh * layer.kw) + GEMM_OVERHEAD_CYCLES * tiles * (1 + chunks)
     alu = ALU_CYCLES_PER_STEP * pixels * tail.steps + ALU_OVERHEAD_CYCLES * tiles * tail.steps
     weight_loads = ceil_div(g.ob, toc) if tic >= g.reduction else tiles * chunks
-    loads = tiles * chunks + weight_loads + tiles * (1 + tail.tensor_operands)
+    # A full-tensor operand (a residual) is one LOAD per oc block of a tile, or one per
+    # tile when the tile spans whole rows (isa_codegen's merged operand load); these
+    # loads run on the compute module, in series with the GEMMs.
+    operand_loads = tail.tensor_operands * tiles * (1 if tw >= g.ow else min(toc, g.ob))
+    loads = tiles * chunks + weight_loads + tiles + operand_loads
     return gemm + alu + _mem_cycles(dram, loads, g.config)
+
+
+def conv_overlapped_cycles(g: _ConvGeometry, tile: Sequence[int], traffic: dict[str, int],
+                           most: int) -> int:
+    """Cycles of ``tile`` with the three modules overlapping (double buffering): the
+    busiest module's total, each instruction costing as in the timing model.
+
+    - compute: GEMM steps and overheads, the ALU tail, and the LOAD ACC of the tail
+      operands (they run on the compute module: the per-channel vectors once per tile,
+      a full operand once per oc block of a tile or once per tile spanning whole rows);
+    - load: an INP load per input block per chunk and the weight loads, plus their bytes;
+    - store: a STORE per oc block of a tile, plus the output bytes.
+    """
+    layer, cfg, tail = g.layer, g.config, g.layer.tail
+    th, tw, toc, tic = tile
+    tiles = g.nb * ceil_div(g.ob, toc) * ceil_div(g.oh, th) * ceil_div(g.ow, tw)
+    chunks = ceil_div(g.reduction, tic)
+    pixels = g.nb * g.ob * g.oh * g.ow
+    latency, bus = cfg.dram_latency_cycles, cfg.dram_bytes_per_cycle
+    gemm = pixels * (1 + g.reduction * layer.kh * layer.kw) + GEMM_OVERHEAD_CYCLES * tiles * (1 + chunks)
+    alu = ALU_CYCLES_PER_STEP * pixels * tail.steps + ALU_OVERHEAD_CYCLES * tiles * tail.steps
+    operand_loads = tail.tensor_operands * tiles * (1 if tw >= g.ow else min(toc, g.ob))
+    compute = gemm + alu + (tiles * tail.channel_operands + operand_loads) * latency \
+        + ceil_div(traffic["tail"], bus)
+    weight_loads = ceil_div(g.ob, toc) if tic >= g.reduction else tiles * chunks
+    load = (tiles * chunks * most + weight_loads) * latency + ceil_div(traffic["inp"] + traffic["wgt"], bus)
+    store = tiles * min(toc, g.ob) * latency + ceil_div(traffic["out"], bus)
+    return max(compute, load, store)
 
 
 def _conv_candidates(g: _ConvGeometry, buffers: int) -> Iterable[tuple[tuple[int, int, int, int], int, int]]:
@@ -396,7 +436,7 @@ def _conv_candidates(g: _ConvGeometry, buffers: int) -> Iterable[tuple[tuple[int
 
 
 def choose_conv_tile(layer: ConvLayer, config: HardwareConfig | str) -> TileChoice:
-    """The conv tile moving the fewest DRAM bytes (module docstring), or TilingError."""
+    """The conv tile with the fewest overlapped cycles (module docstring), or TilingError."""
     config = load_config(config)
     g = _ConvGeometry.of(layer, config)
     lower, unpadded = _conv_bounds(g)
@@ -405,14 +445,11 @@ def choose_conv_tile(layer: ConvLayer, config: HardwareConfig | str) -> TileChoi
         for tile, most, total in _conv_candidates(g, buffers):
             traffic = conv_traffic(g, tile, total)
             dram = sum(traffic.values())
-            if best is not None and dram > best[0]:
-                continue
-            cycles = conv_cycles(g, tile, dram)
-            key = (dram, cycles, tuple(-t for t in tile))
+            key = (conv_overlapped_cycles(g, tile, traffic, most), dram, tuple(-t for t in tile))
             if best is None or key < best[:3]:
-                best = (dram, cycles, tuple(-t for t in tile), tile, traffic, most)
+                best = (*key, tile, traffic, most)
         if best is not None:
-            dram, cycles, _, tile, traffic, most = best
+            cycles, dram, _, tile, traffic, most = best
             footprint = conv_footprint(g, tile, buffers, most)
             if not _fits(footprint, config.depths()):  # the search's closed form disagrees: a bug
                 raise AssertionError(f"layer '{layer.name}': tile {tile} needs {footprint}, over {config.depths()}")

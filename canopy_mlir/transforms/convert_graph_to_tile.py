@@ -35,8 +35,11 @@ does every card op the tile ops cannot express (ui8 GEMM inputs, i8 adds that wr
 8 bits, dilated pools, ...): never a wrong result.
 
 Zero points: weights are centred at compile time; an input zero point ``z`` becomes
-``add -z * sum(w[o])`` in the tail, and a padded conv's input is padded with ``z`` by an
-explicit host ``graph.pad`` (ONNX pads with the zero point, the card with 0).
+``add -z * sum(w[o])`` in the tail. ONNX pads with the zero point, the card with 0: a
+padded conv (or sum pool) gets that first ``add`` as a constant full i32 map instead,
+``c[o] + z * (sum(w[o]) - S[o, y, x])`` with ``S`` the weights' sum over the in-image
+taps of each output pixel (``_zero_point_border``, ``_with_border_map``); the instruction
+generator starts the accumulator from it, convert-tile-to-dma places it once. No host pad.
 
 The hardware config is the ``config`` option, else the module's ``tile.config``
 attribute, else ``intelfocl``; the pass sets ``tile.config`` on the module.
@@ -185,12 +188,14 @@ class Range:
 # ------------------------------------------------------------------ chains
 @dataclass
 class Operand:
-    """A tail operand: a per-channel vector (``vector``) or a full tensor, named by the
-    op operand it comes from (``source``: earlier chains replace their values while
+    """A tail operand: a per-channel vector (``vector``), a constant full tensor
+    (``tensor``, the result's shape: the input zero-point map) or a full tensor named by
+    the op operand it comes from (``source``: earlier chains replace their values while
     rewriting, and the use follows)."""
 
     vector: np.ndarray | None = None
     source: tuple[Operation, int] | None = None
+    tensor: np.ndarray | None = None
     kind: str = "acc"  # full tensors: "act" (i8, BLOCK_OUT) or "acc" (i32)
 
     @property
@@ -219,6 +224,7 @@ class Chain:
     conv: dict = field(default_factory=dict)  # conv: weight array, strides, pads, ...
     pool: dict = field(default_factory=dict)  # pool: kind, kernel, strides, pads
     before: dict = field(default_factory=dict)  # absorbed op -> tail state before it (_truncate)
+    border: np.ndarray | None = None  # [C, OH, OW] input zero-point border correction (_zero_point_border)
 
     def snapshot(self) -> tuple:
         return list(self.steps), list(self.operands), self.element, self.range, self.clamp_at, self.value
@@ -464,6 +470,8 @@ class Converter:
 
     def _conv_chain(self, op: graph.ConvIntegerOp) -> Chain:
         self._gemm_input(op.input, "conv_integer input")
+        if len(_shape(op.input)) != 4:
+            raise NotOnCard(f"conv_integer on a rank-{len(_shape(op.input))} tensor (tile.conv is 2-D)")
         props = op.props_dict()
         weight = _constant(op.weight)
         if weight is None:
@@ -488,14 +496,14 @@ class Converter:
             chain.kind = "pool"
             chain.pool = {"kind": "sum", "kernel": list(weight.shape[2:]), "strides": strides, "pads": pads}
             chain.conv = {}
-        spec = chain.conv if chain.kind == "conv" else chain.pool
         if x_zp:
-            # conv(x - z) = conv(x) - z * sum(w[o]) when every tap reads x: padding must hold z
-            # (ONNX pads with the zero point), which the card's zero padding cannot, so the
-            # input is padded with z explicitly (a host graph.pad) and the conv pads nothing.
+            # conv(x - z) = conv(x) - z * sum(w[o]) when every tap reads x. ONNX pads x with
+            # z (so padded taps give 0), the card pads with 0: where taps fall in the
+            # padding the per-channel correction over-subtracts; _with_border_map adds
+            # that back through a constant per-pixel map when the chain is emitted.
             chain.add_vector("add", _wrap32(-x_zp * weight.reshape(o, -1).astype(object).sum(axis=1)))
-            if any(pads):
-                spec["pad_value"], spec["pads"], spec["input_pads"] = x_zp, [0, 0, 0, 0], pads
+            chain.border = _zero_point_border(weight, x_zp, _shape(op.input)[2:], pads, strides,
+                                              dilations)
         self._fused_activation(chain, op)
         return chain
 
@@ -833,6 +841,8 @@ class Converter:
         anchor_last = chain.ops[-1]
         if chain.element in ("i8", "ui8") and chain.clamp_at != len(chain.steps) - 2:
             chain.add_clamp(*ELEMENT_RANGE[chain.element])
+        if chain.border is not None:
+            _with_border_map(chain)
         operands = [self._tail_operand(chain, o, new) for o in chain.operands]
         element = None if chain.element == "i32" else chain.element
         tail = Tail(
@@ -882,6 +892,10 @@ class Converter:
             constant = graph.ConstantOp.from_array(np.array([int(v) for v in operand.vector], dtype=np.int64).astype(np.int32))
             new.append(constant)
             return constant.results[0]
+        if operand.tensor is not None:
+            constant = graph.ConstantOp.from_array(operand.tensor.astype(np.int64).astype(np.int32))
+            new.append(constant)
+            return self._pack(constant.results[0], "acc", "out", new)
         assert operand.value is not None
         return self._pack(operand.value, operand.kind, "out", new, chain.tile_shape)
 
@@ -889,7 +903,7 @@ class Converter:
                    new: list[Operation]) -> Operation:
         spec = chain.conv
         weight = spec["weight"]
-        x = self._pack(_padded_input(chain.input, spec, new), "act", "in", new, spec.get("input_shape"))
+        x = self._pack(chain.input, "act", "in", new, spec.get("input_shape"))
         assert isinstance(x.type, tile.ActType)
         w_const = graph.ConstantOp.from_array(weight.astype(np.int8))
         new.append(w_const)
@@ -910,7 +924,7 @@ class Converter:
     def _emit_pool(self, chain: Chain, tail: Tail, operands: list[SSAValue], element: str | None,
                    new: list[Operation]) -> Operation:
         spec = chain.pool
-        x = self._pack(_padded_input(chain.input, spec, new), "act", "out", new)
+        x = self._pack(chain.input, "act", "out", new)
         assert isinstance(x.type, tile.ActType)
         n, c, h, w = x.type.tensor_shape
         layer = PoolLayer(chain.name, n, c, h, w, spec["kernel"][0], spec["kernel"][1], tuple(spec["strides"]),  # type: ignore[arg-type]
@@ -938,15 +952,60 @@ class Converter:
 
 
 # ------------------------------------------------------------------ helpers
-def _padded_input(value: SSAValue, spec: dict, new: list[Operation]) -> SSAValue:
-    """``value`` padded with the input zero point by a host graph.pad, if the chain needs it."""
-    if "pad_value" not in spec:
-        return value
-    top, left, bottom, right = spec["input_pads"]
-    pad = _glue(graph.PadOp.create(value, pads=[0, 0, top, left, 0, 0, bottom, right], value=float(spec["pad_value"])),
-                "explicit input zero-point padding (the card pads with 0)")
-    new.append(pad)
-    return pad.results[0]
+def _zero_point_border(weight: np.ndarray, zero_point: int, in_hw: tuple[int, ...],
+                       pads: list[int], strides: list[int], dilations: list[int]) -> np.ndarray | None:
+    """``z * (sum(w[o]) - S[o, y, x])`` per output pixel, or None where it is 0 everywhere.
+
+    ``S[o, y, x]``: the sum of the (centred) weights ``w[o]`` over the taps of output
+    ``(y, x)`` that read the image (the conv of an all-ones image, zero-padded). ONNX pads
+    the input with ``z``, so a padded tap gives ``z - z = 0``; the card pads with 0 and
+    its tail subtracts ``z * sum(w[o])``, i.e. ``z`` once too often per padded tap: this
+    is what to add back. Grouped / depthwise, strided and dilated convs alike (the sum
+    runs over each output channel's own input channels).
+    """
+    o, _, kh, kw = weight.shape
+    taps = weight.astype(np.int64).sum(axis=1)  # [O, KH, KW]
+    out_hw = tile.conv_output_hw(in_hw, (kh, kw), strides, pads, dilations)
+
+    def inside(size: int, k: int, stride: int, pad: int, dilation: int, out: int) -> np.ndarray:
+        position = np.arange(out)[None, :] * stride - pad + np.arange(k)[:, None] * dilation
+        return ((position >= 0) & (position < size)).astype(np.int64)  # [K, OUT]
+
+    rows = inside(in_hw[0], kh, strides[0], pads[0], dilations[0], out_hw[0])
+    cols = inside(in_hw[1], kw, strides[1], pads[1], dilations[1], out_hw[1])
+    outside = taps.sum(axis=(1, 2))[:, None, None] - np.einsum("okl,ky,lx->oyx", taps, rows, cols)
+    if not np.any(outside):
+        return None
+    return outside.astype(object) * zero_point
+
+
+def _with_border_map(chain: Chain) -> None:
+    """Replace the chain's first step, the ``add`` of the per-channel constants (input
+    zero-point correction, bias, rounding: ``Chain.add_vector`` merged them), by an
+    ``add`` of a full i32 constant: those constants plus ``chain.border`` per pixel,
+    broadcast over the batch.
+
+    Exact: the card's accumulator then holds, modulo 2**32 like every ALU add, the
+    graph's value of the conv of the zero-point-padded input, whose range the chain
+    already tracks (centred input, padding contributing 0). The instruction generator
+    starts the accumulator from the map (tile_init_loads), at the cycles of today's
+    bias broadcast; the map is a ``dma.constant``, placed once.
+    """
+    step = chain.steps[0]
+    assert step.opcode == "add", "the zero-point correction is the chain's first step"
+    if step.imm is not None:
+        values, index = np.full(chain.channels, step.imm, dtype=object), len(chain.operands)
+        chain.operands.append(Operand())
+    else:
+        assert step.operand is not None
+        vector = chain.operands[step.operand].vector
+        assert vector is not None
+        values, index = vector, step.operand
+    assert chain.border is not None
+    per_pixel = _wrap32(values[:, None, None] + chain.border)
+    chain.operands[index] = Operand(tensor=np.broadcast_to(per_pixel, chain.tile_shape))
+    chain.steps[0] = tile.AluStep("add", operand=index)
+    chain.border = None
 
 
 def _scaled_cast(value: SSAValue) -> tuple[graph.CastOp, Operation, np.ndarray] | None:

@@ -10,8 +10,10 @@ through ``convert-graph-to-tile`` (graph host ops, ``tile.pack`` / ``tile.unpack
   the card and used by a host op (``tile.unpack``, ``func.return``, a host compute op)
   is copied back (``dma.copy_to_host``) just before its first host use, once; a value
   made and used on the card is never copied;
-* constant packed weights, per-channel tail vectors (``channel_vector_layout``) and
-  padding masks become ``dma.constant`` buffers (one per distinct content);
+* constant packed weights, per-channel tail vectors (``channel_vector_layout``), full
+  tail operands packed from a ``graph.constant`` (the input zero-point map of
+  convert-graph-to-tile) and padding masks become ``dma.constant`` buffers (one per
+  distinct content);
 * each compute op becomes a ``dma.launch`` of its own instruction and micro-op
   constants, followed by its ``dma.wait``;
 * compute ops the instruction generator refuses (an i32 ``!tile.acc`` result, pads over
@@ -19,13 +21,13 @@ through ``convert-graph-to-tile`` (graph host ops, ``tile.pack`` / ``tile.unpack
   generator's reason); their operands and results cross as above.
 
 Instructions hold absolute pool addresses, so they can only be encoded once the buffers
-are placed. The pass therefore (1) lowers each op at placeholder addresses to size its
-instruction and micro-op constants (the counts do not depend on the addresses: an
-address only fills fields, and every field's range is checked by the generator at the
-final addresses too), (2) runs the ``dma-plan-memory`` planner on the function (same
-algorithm, same ``card-memory`` limit), (3) lowers again at the planned element
-addresses and writes the encoded bytes into the constants, checking that the counts
-did not change. Running ``dma-plan-memory`` afterwards recomputes the same offsets (the
+are placed. The pass therefore (1) lowers each distinct op (by spec) once, at
+placeholder addresses that name their operand (``placeholder_placement``), which sizes
+its instruction and micro-op constants; (2) runs the ``dma-plan-memory`` planner on the
+function (same algorithm, same ``card-memory`` limit); (3) relocates each program to
+the planned element addresses (``KernelProgram.relocated_words``: only the LOAD/STORE
+``dram_base`` fields change, each range-checked) and writes the encoded bytes into the
+constants. Running ``dma-plan-memory`` afterwards recomputes the same offsets (the
 planner is deterministic and the IR is unchanged), so the programs stay valid.
 """
 
@@ -62,6 +64,7 @@ from canopy_mlir.isa_codegen import (
     unsupported_alu,
     unsupported_pool,
 )
+from canopy_mlir.isa_codegen.program import RELOCATION_STRIDE, placeholder_placement
 from canopy_mlir.isa_codegen.tail import padding_starts
 from canopy_mlir.isa_format import MemoryType
 from canopy_mlir.isa_semantics import dram_elem_bytes
@@ -108,15 +111,38 @@ class Kernel:
 
     op_name: str
     spec: object
-    lower: Callable
     launch: dma.LaunchOp
     instructions: dma.ConstantOp
     uops: dma.ConstantOp
     roles: dict[str, tuple[SSAValue, MemoryType]]
     tail: list[tuple[SSAValue, MemoryType]]
-    insn_count: int
-    uop_count: int
-    program: KernelProgram | None = None
+    relocatable: KernelProgram
+    """The program at ``placeholder_placement`` (shared by launches of equal specs)."""
+
+    def placement(self, config: HardwareConfig) -> DramPlacement:
+        """The planned addresses of the kernel's operands (buffers must be planned)."""
+
+        def address(entry: tuple[SSAValue, MemoryType]) -> int:
+            buffer, memory = entry
+            owner = dma.buffer_op(buffer)
+            assert owner is not None and owner.planned_offset is not None
+            elem = dram_elem_bytes(memory, config)
+            assert owner.planned_offset % elem == 0, "buffers are aligned to their elements"
+            return owner.planned_offset // elem
+
+        roles = self.roles
+        uop_offset = self.uops.planned_offset
+        assert uop_offset is not None
+        return DramPlacement(
+            input=address(roles["input"]),
+            weight=address(roles["weight"]) if "weight" in roles else 0,
+            output=address(roles["output"]), uops=uop_offset // UOP_BYTES,
+            tail=tuple(address(t) for t in self.tail),
+            mask=address(roles["mask"]) if "mask" in roles else None)
+
+    def program(self, config: HardwareConfig) -> KernelProgram:
+        """The program at the planned addresses (decoded form, for tests and tools)."""
+        return self.relocatable.relocated(self.placement(config))
 
 
 def _alignment(config: HardwareConfig, *memories: MemoryType) -> int:
@@ -160,7 +186,7 @@ class _FunctionLowering:
     lowered: list[Operation] = field(default_factory=list)
     constant_sources: set[Operation] = field(default_factory=set)
     anchor: Operation | None = None
-    sizes: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    programs: dict[tuple, KernelProgram] = field(default_factory=dict)
 
     @property
     def block(self):
@@ -273,6 +299,20 @@ class _FunctionLowering:
                                   op, "weights")
         return self._on_card_buffer(value, op, MemoryType.WGT)
 
+    def _full_operand(self, op: tile.ComputeOp, value: SSAValue, memory: MemoryType) -> SSAValue:
+        """A full tail operand: packed from a graph.constant (convert-graph-to-tile's
+        input zero-point map) it is a ``data`` constant, placed once; else an activation
+        (copied from the host once when made there)."""
+        pack = value.owner
+        if isinstance(pack, tile.PackOp) and isinstance(pack.input.owner, graph.ConstantOp):
+            array = self._constant_array(pack.input)
+            assert array is not None
+            self.constant_sources.add(pack)
+            packed = pack_array(array, value.type)  # type: ignore[arg-type]
+            return self._constant(("tensor",), packed, "data", _alignment(self.config, memory),
+                                  op, _hint(value, "map") if value.name_hint else "map")
+        return self._on_card_buffer(value, op, memory)
+
     def _channel_vector(self, op: tile.ComputeOp, value: SSAValue, batch: int) -> SSAValue:
         array = self._constant_array(value)
         if array is None:
@@ -301,7 +341,7 @@ class _FunctionLowering:
             if spec.tail_kinds[j] == "chan":
                 tail.append((self._channel_vector(op, value, spec.logical[0]), memory))
             else:
-                tail.append((self._on_card_buffer(value, op, memory), memory))
+                tail.append((self._full_operand(op, value, memory), memory))
         if needs_padding_mask(spec.tail, spec.logical, self.config, padding_starts(spec)):
             mask = padding_mask_image(spec.logical, self.config)
             roles["mask"] = (self._constant(("mask",), mask, "data",
@@ -321,28 +361,32 @@ class _FunctionLowering:
         self.lowered.append(op)
         record_statistic(self.owner, "launches")
 
-    def _program_size(self, op: tile.ComputeOp, kind: _OpKind, spec, tails: int,
-                      mask: bool) -> tuple[int, int]:
-        """(instructions, micro-ops) of ``op``'s program, lowered at placeholder addresses.
+    def _program(self, op: tile.ComputeOp, kind: _OpKind, spec, tails: int,
+                 mask: bool) -> KernelProgram:
+        """``op``'s program lowered once at placeholder addresses, relocated after planning.
 
-        Cached by spec: repeated layers (a ResNet's blocks) are lowered once here, and
-        the generator is the pass's main cost.
+        Cached by spec: repeated layers (a ResNet's blocks) are lowered once, and the
+        generator is the pass's main cost.
         """
         key = (type(op), spec, tails, mask)
-        size = self.sizes.get(key)
-        if size is None:
-            placement = DramPlacement(input=0, weight=0, output=0, uops=0, tail=(0,) * tails,
-                                      mask=0 if mask else None)
+        program = self.programs.get(key)
+        if program is None:
+            largest = max(spec.dram_elements().values(), default=0)
+            if largest >= RELOCATION_STRIDE:
+                raise ConvertTileToDmaError(
+                    op, f"{op.name}: an operand of {largest} elements is too large for a "
+                        f"relocatable program (at most {RELOCATION_STRIDE - 1})")
             try:
-                program = kind.lower(spec, self.config, placement)
+                program = kind.lower(spec, self.config, placeholder_placement(tails, mask))
             except IsaCodegenError as error:
                 raise ConvertTileToDmaError(op, str(error)) from None
-            size = self.sizes[key] = (len(program.instructions), len(program.uops))
-        return size
+            self.programs[key] = program
+        return program
 
     def _launch(self, op: tile.ComputeOp, kind: _OpKind, spec, roles, tail) -> None:
         """Instruction / micro-op constants sized at placeholder addresses, launch, wait."""
-        n_insn, n_uop = self._program_size(op, kind, spec, len(tail), "mask" in roles)
+        program = self._program(op, kind, spec, len(tail), "mask" in roles)
+        n_insn, n_uop = len(program.instructions), len(program.uops)
         # Zero bytes of the right size until emit_programs encodes the real ones.
         insns = dma.ConstantOp(np.zeros(n_insn * INSN_BYTES, np.uint8), "instructions", INSN_BYTES)
         uops = dma.ConstantOp(np.zeros(max(n_uop, 1) * UOP_BYTES, np.uint8), "uops", UOP_BYTES)
@@ -359,8 +403,7 @@ class _FunctionLowering:
         launch.attributes["dma.kernel"] = StringAttr(op.name)
         wait = dma.WaitOp(launch.token)
         self.block.insert_ops_before([launch, wait], op)
-        self.kernels.append(Kernel(op.name, spec, kind.lower, launch, insns, uops, roles, tail,
-                                   n_insn, n_uop))
+        self.kernels.append(Kernel(op.name, spec, launch, insns, uops, roles, tail, program))
 
     # ------------------------------------------------------------- cleanup
     def _erase_lowered(self) -> None:
@@ -374,40 +417,16 @@ class _FunctionLowering:
 
 # ------------------------------------------------------------------ emission
 def emit_programs(func: FuncOp, kernels: list[Kernel], config: HardwareConfig) -> None:
-    """Encode every launch's program at the planned addresses into its constants."""
+    """Encode every launch's program at the planned addresses into its constants: the
+    relocatable program's encoding with its LOAD/STORE addresses patched."""
     for kernel in kernels:
-        def address(entry: tuple[SSAValue, MemoryType]) -> int:
-            buffer, memory = entry
-            owner = dma.buffer_op(buffer)
-            assert owner is not None and owner.planned_offset is not None
-            elem = dram_elem_bytes(memory, config)
-            assert owner.planned_offset % elem == 0, "buffers are aligned to their elements"
-            return owner.planned_offset // elem
-
-        roles = kernel.roles
-        uop_offset = kernel.uops.planned_offset
-        assert uop_offset is not None
-        placement = DramPlacement(
-            input=address(roles["input"]),
-            weight=address(roles["weight"]) if "weight" in roles else 0,
-            output=address(roles["output"]), uops=uop_offset // UOP_BYTES,
-            tail=tuple(address(t) for t in kernel.tail),
-            mask=address(roles["mask"]) if "mask" in roles else None)
         try:
-            program = kernel.lower(kernel.spec, config, placement)
+            words = kernel.relocatable.relocated_words(kernel.placement(config))
         except IsaCodegenError as error:
-            raise ConvertTileToDmaError(kernel.launch, str(error)) from None
-        if (len(program.instructions), len(program.uops)) != (kernel.insn_count, kernel.uop_count):
-            raise ConvertTileToDmaError(
-                kernel.launch,
-                f"{kernel.op_name}: the program has {len(program.instructions)} instructions and "
-                f"{len(program.uops)} micro-ops at the planned addresses but "
-                f"{kernel.insn_count} and {kernel.uop_count} at the placeholder ones; its "
-                "constants were sized by the latter (an instruction generator bug)")
-        kernel.instructions.set_data(program.encoded_instructions().astype("<u8").tobytes())
-        if program.uops:
-            kernel.uops.set_data(program.encoded_uops().astype("<u4").tobytes())
-        kernel.program = program
+            raise ConvertTileToDmaError(kernel.launch, f"{kernel.op_name}: {error}") from None
+        kernel.instructions.set_data(words.astype("<u8").tobytes())
+        if kernel.relocatable.uops:
+            kernel.uops.set_data(kernel.relocatable.encoded_uops().astype("<u4").tobytes())
 
 
 def convert_function(func: FuncOp, config: HardwareConfig, owner: ModulePass,

@@ -209,6 +209,10 @@ class Partitioner:
             return _host("quantization boundary (float <-> integer)")
         if isinstance(op, _LAYOUT_GLUE):
             return _host("layout glue")
+        if isinstance(op, graph.QLinearConvOp | graph.QLinearMatMulOp):
+            # Integer data with float scales: only graph-fold-qdq's integer form has a
+            # card lowering, and its remark says why it left this one alone.
+            return _host(f"{op.name} not folded to integer ops by graph-fold-qdq (its remark says why)")
         return _host("float op: the core computes integers only")
 
     def _other(self, op: Operation) -> Placement:

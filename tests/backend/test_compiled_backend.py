@@ -8,7 +8,6 @@ on the QDQ graph (within one output step). Takes about 4 s.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from pathlib import Path
 
@@ -23,20 +22,13 @@ import canopy_mlir.api
 import canopy_mlir.backend as backend
 from canopy_mlir.interpreters.graph_interpreter import run_graph
 
-_SCRIPT = Path(__file__).parents[1] / "filecheck" / "tools" / "Inputs" / "make_small_cnn.py"
 _QLINEAR_INPUTS = ["a", "a_scale", "a_zero_point", "b", "b_scale", "b_zero_point", "y_scale", "y_zero_point"]
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, onnx.ModelProto]:
+def models(small_cnn_paths: dict[str, Path]) -> dict[str, onnx.ModelProto]:
     pytest.importorskip("onnxruntime.quantization")
-    spec = importlib.util.spec_from_file_location("make_small_cnn", _SCRIPT)
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    tmp = tmp_path_factory.mktemp("cnn")
-    script.main(str(tmp / "float.onnx"), str(tmp / "qdq.onnx"))
-    return {"float": onnx.load(tmp / "float.onnx"), "qdq": onnx.load(tmp / "qdq.onnx")}
+    return {kind: onnx.load(path) for kind, path in small_cnn_paths.items()}
 
 
 def _qlinear_matmul(b_zero_point: int) -> tuple[onnx.NodeProto, list[np.ndarray]]:

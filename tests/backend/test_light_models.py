@@ -18,19 +18,18 @@ Interpreter times are recorded as the ``interpreter_seconds`` property of each t
 
 from __future__ import annotations
 
-import copy
 import json
-import math
 import time
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
-from onnx import helper, numpy_helper
+from onnx import numpy_helper
 from onnx.backend.test.runner import Runner
 
 import canopy_mlir.backend as backend
+from canopy_mlir.zoo import with_random_weights
 
 ONNX_DATA = Path(onnx.__file__).parent / "backend" / "test" / "data"
 LIGHT_DIR = ONNX_DATA / "light"
@@ -91,54 +90,7 @@ def test_light_model_matches_onnx_expected_output(name, record_property):
 
 
 # ---------------------------------------------------------------- random weights
-def _random_weight(consumer: onnx.NodeProto | None, index: int, shape, fill, rng) -> np.ndarray:
-    """A random stand-in for a splat weight, scaled for its role so that activations
-    stay O(1) through 20-120 layers (all-positive splats blow VGG-19 up to 1e31)."""
-    op = consumer.op_type if consumer is not None else ""
-    if op in ("Conv", "Gemm", "MatMul") and index == 1 and len(shape) >= 2:
-        fan_in = math.prod(shape[1:]) if op == "Conv" else shape[0] if op == "MatMul" else None
-        if fan_in is None:  # Gemm: transB decides which dimension is the reduction
-            trans_b = next((a.i for a in consumer.attribute if a.name == "transB"), 0)
-            fan_in = shape[1] if trans_b else shape[0]
-        return rng.standard_normal(shape, dtype=np.float32) * np.float32(math.sqrt(2.0 / fan_in))
-    if op == "BatchNormalization":
-        scale_or_var = index in (1, 4)
-        return rng.uniform(0.5, 1.5, shape) if scale_or_var else rng.normal(0.0, 0.1, shape)
-    if op in ("Conv", "Gemm") and index == 2:
-        return rng.normal(0.0, 0.1, shape)
-    return fill * rng.uniform(0.5, 1.5, shape) if fill else rng.normal(0.0, 0.1, shape)
-
-
-def with_random_weights(model: onnx.ModelProto, seed: int = 0) -> onnx.ModelProto:
-    """``model`` with each ConstantOfShape splat weight replaced by a random initializer,
-    and the logits before the last Softmax added as an extra graph output."""
-    model = copy.deepcopy(model)
-    rng = np.random.default_rng(seed)
-    graph = model.graph
-    inferred = onnx.shape_inference.infer_shapes(model).graph.value_info  # cheap: no weights yet
-    initializers = {t.name: t for t in graph.initializer}
-    consumers = {name: (node, i) for node in graph.node for i, name in enumerate(node.input)}
-    kept = []
-    for node in graph.node:
-        if node.op_type != "ConstantOfShape" or node.input[0] not in initializers:
-            kept.append(node)
-            continue
-        shape = [int(d) for d in numpy_helper.to_array(initializers[node.input[0]])]
-        fill = numpy_helper.to_array(node.attribute[0].t).reshape(-1)[0]
-        consumer, index = consumers.get(node.output[0], (None, 0))
-        data = _random_weight(consumer, index, shape, float(fill), rng).astype(fill.dtype, copy=False)
-        tensor = numpy_helper.from_array(data, node.output[0])
-        graph.initializer.append(tensor)
-        if model.ir_version < 4:  # IR 3 lists every initializer as a graph input
-            graph.input.append(helper.make_tensor_value_info(tensor.name, tensor.data_type, shape))
-    del graph.node[:]
-    graph.node.extend(kept)
-    softmaxes = [n for n in kept if n.op_type == "Softmax"]
-    if softmaxes:
-        logits = softmaxes[-1].input[0]
-        (info,) = [v for v in inferred if v.name == logits]
-        graph.output.append(info)
-    return model
+# with_random_weights lives in canopy_mlir.zoo (re-exported here: benchmarks import it from here).
 
 
 def _onnxruntime_outputs(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:

@@ -115,3 +115,23 @@ def test_padded_max_pool_prefills_the_window_with_int32_min():
     shifts = [i for i in run.program.instructions
               if isinstance(i, AluInsn) and i.alu_opcode == AluOpcode.SHR and i.use_imm]
     assert shifts and all(i.imm == -31 for i in shifts)
+
+
+def test_sum_pool_starts_from_its_first_full_operand():
+    """A padded average pool with an input zero point (convert-graph-to-tile's map as the
+    tail's first add): the output region is loaded with the map instead of reset, the
+    taps add to it; exact."""
+    from canopy_mlir.isa_format import LoadInsn, MemoryType
+
+    steps = [AluStep("add", operand=0), AluStep("mul", imm=7), AluStep("shr", imm=6),
+             AluStep("max", imm=-128), AluStep("min", imm=127)]
+    config = load_config("tiny")
+    module, pool, inputs = pool_case("tiny", (1, 8, 5, 6), "act", "sum", [3, 3], [2, 2],
+                                     [1, 1, 1, 1], [3, 3, 1], 1, steps, ["acc"], i8, seed=5)
+    run = run_and_compare(SimulatedCard(config, 1 << 20), module, pool, inputs, ["acc"])
+    out_region = 3 * 3  # tile_h x tile_w x tile_c (1): a tile's output region (one slot)
+    init = [i for i in run.program.instructions if isinstance(i, LoadInsn)
+            and i.memory_type == MemoryType.ACC and i.sram_base < out_region]
+    operand_slot = [i for i in run.program.instructions if isinstance(i, LoadInsn)
+                    and i.memory_type == MemoryType.ACC and out_region <= i.sram_base < 2 * out_region]
+    assert init and not operand_slot

@@ -615,6 +615,41 @@ def test_run_rejects_instruction_range_outside_the_pool(card):
     card.run(last, 0)  # an empty launch is allowed and does nothing
 
 
+def test_checked_programs_are_remembered_until_their_bytes_change(card, monkeypatch):
+    """A launch run again is not re-read or re-decoded; a host write over its bytes, or
+    a STORE of a launch over them, makes the next run check them again."""
+    elem = card.config.out_elem_bytes
+    buf = _launch_image(card, [StoreInsn(sram_base=0, dram_base=card.pool_bytes // elem - 1, x_size=1,
+                                         x_stride=1), FinishInsn()])
+    reads = []
+    real_read = card._read_bytes
+    monkeypatch.setattr(card, "_read_bytes", lambda offset, n: reads.append(offset) or real_read(offset, n))
+    first = card.check_program(0, 2)
+    card.run(0, 2)
+    card.run(0, 2)
+    assert card.check_program(0, 2) is first and reads == [0], "decoded once"
+    # A host write over the instructions: the bad one is refused, not the cached good one.
+    card.write(buf, np.array([7, 0], dtype="<u8"), offset=INSN_BYTES)
+    with pytest.raises(CardError, match="opcode 7"):
+        card.run(0, 2)
+    # A STORE whose DRAM range covers a checked program's bytes forgets that program.
+    out_elems = INSN_BYTES // elem
+    for live in card.live_buffers:
+        card.free(live)
+    _launch_image(card, [FinishInsn()])
+    writer = (4, 2)
+    program = [StoreInsn(sram_base=0, dram_base=0, x_size=out_elems, x_stride=out_elems), FinishInsn()]
+    words = encode_instructions(program, card.config).astype("<u8").reshape(-1).view(np.uint8)
+    card.write(card.live_buffers[0], words, offset=writer[0] * INSN_BYTES)
+    victim = card.check_program(0, 1)
+    card.run(*writer)  # stores OUT (whatever it holds) over instruction 0
+    try:
+        again = card.check_program(0, 1)
+    except CardError:
+        again = None  # what the STORE wrote does not decode: checked again all the same
+    assert again is not victim
+
+
 # ============================================================ devices and builds
 @needs_opencl
 def test_device_selection():

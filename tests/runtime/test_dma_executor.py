@@ -11,6 +11,7 @@ path). Runs in ~3 s on the simulator; the PoCL cases add ~10 s when OpenCL is pr
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -21,7 +22,7 @@ from xdsl.dialects.func import FuncOp, ReturnOp
 
 from canopy_mlir.dialects import dma, graph, make_context, tile
 from canopy_mlir.hw import INSN_BYTES, UOP_BYTES, load_config
-from canopy_mlir.isa_format import encode_instructions, encode_uops
+from canopy_mlir.isa_format import decode_instructions, encode_instructions, encode_uops
 from canopy_mlir.isa_programs import (
     GemmAddresses,
     Requantize,
@@ -306,3 +307,25 @@ def test_card_of_another_config_is_refused():
     with open_card("tiny-b2", POOL, backend="sim") as card, pytest.raises(
             DmaExecutionError, match="compiled for config 'tiny' but runs on a simulated card .config 'tiny-b2'"):
         DmaProgram(module, card)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_token_reports_check_the_programs_the_card_holds(backend):
+    """Clean for the compiled programs; a token flag cleared in the card's pool (not in
+    the module) is found, so the reports read what would run."""
+    w = np.ones((4, 16), np.int8)
+    module = build_single_gemm(48, 16, w, Requantize(3, 8, True), 0.05, 0.1)
+    with open_card(CONFIG, POOL, backend=backend) as card:
+        program = DmaProgram(module, card)
+        ((launch, report),) = program.token_reports()
+        assert isinstance(launch, dma.LaunchOp) and report.ok and not report.warnings, str(report)
+        first = program.buffer(launch.instructions).offset // INSN_BYTES + launch.first_index
+        pool = card.read(program.region, np.uint8, program.pool_bytes)
+        insns = decode_instructions(pool[first * INSN_BYTES:(first + launch.insn_count) * INSN_BYTES].tobytes(),
+                                    CONFIG)
+        index = next(i for i, insn in enumerate(insns) if insn.push_next)
+        broken = encode_instructions([dataclasses.replace(insns[index], push_next=False)], CONFIG)
+        card.write(program.region, broken.view(np.uint8).reshape(-1), offset=(first + index) * INSN_BYTES)
+        ((_, report),) = program.token_reports()
+        assert not report.ok, "a push removed from the pool must leave a pop waiting forever"
+        program.close()

@@ -9,7 +9,6 @@ Takes about 5 s.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
@@ -24,24 +23,21 @@ from canopy_mlir.hw import PRESETS
 from canopy_mlir.runtime.artifact import ArtifactLoadError, load_artifact
 from canopy_mlir.runtime.card import CardError, open_card
 from canopy_mlir.runtime.dma_executor import run_dma
-from canopy_mlir.targets.canopy_artifact import FORMAT_VERSION, ArtifactError, write_artifact
+from canopy_mlir.targets.canopy_artifact import (
+    FORMAT_VERSION,
+    ArtifactError,
+    write_artifact,
+)
 from canopy_mlir.tools.opt import main as opt_main
 from canopy_mlir.tools.pipelines import apply_pipeline
 
 pytest.importorskip("onnxruntime.quantization")
 
-_SCRIPT = Path(__file__).parents[1] / "filecheck" / "tools" / "Inputs" / "make_small_cnn.py"
 
 
 @pytest.fixture(scope="module")
-def qdq_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    spec = importlib.util.spec_from_file_location("make_small_cnn", _SCRIPT)
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    tmp = tmp_path_factory.mktemp("cnn")
-    script.main(str(tmp / "float.onnx"), str(tmp / "qdq.onnx"))
-    return tmp / "qdq.onnx"
+def qdq_path(small_cnn_paths: dict[str, Path]) -> Path:
+    return small_cnn_paths["qdq"]
 
 
 def _compile(path: Path, config: str = "tiny") -> ModuleOp:

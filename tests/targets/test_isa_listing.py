@@ -9,7 +9,6 @@ About 2 s.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -26,18 +25,11 @@ from canopy_mlir.tools.pipelines import apply_pipeline
 
 pytest.importorskip("onnxruntime.quantization")
 
-_SCRIPT = Path(__file__).parents[1] / "filecheck" / "tools" / "Inputs" / "make_small_cnn.py"
 
 
 @pytest.fixture(scope="module")
-def qdq_model(tmp_path_factory: pytest.TempPathFactory) -> onnx.ModelProto:
-    spec = importlib.util.spec_from_file_location("make_small_cnn", _SCRIPT)
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    tmp = tmp_path_factory.mktemp("cnn")
-    script.main(str(tmp / "float.onnx"), str(tmp / "qdq.onnx"))
-    return onnx.load(tmp / "qdq.onnx")
+def qdq_model(small_cnn_paths: dict[str, Path]) -> onnx.ModelProto:
+    return onnx.load(small_cnn_paths["qdq"])
 
 
 def _compile(model: onnx.ModelProto, config: str) -> ModuleOp:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import math
+import re
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from canopy_mlir.tiling import (
     choose_alu_tile,
     choose_conv_tile,
     choose_pool_tile,
+    cost_model,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,8 +108,31 @@ def test_conv_choice_is_optimal_among_all_tiles(layer: ConvLayer, config_name: s
     if choice.buffers == 1:
         assert not any(_fits(layer, config, t, 2) for t in fitting)
     best = min(_walk_conv(layer, config, t) for t in fitting)
-    assert choice.dram_bytes == best
+    # The choice minimises the overlapped cycle estimate over the tiles the search visits:
+    # none is estimated faster, in particular not the byte-minimal one (the old rule),
+    # and no fitting tile at all moves fewer bytes than the lower bound.
+    geometry = cost_model._ConvGeometry.of(layer, config)
+    visited = list(cost_model._conv_candidates(geometry, choice.buffers))
+    assert choice.tile in [t for t, _, _ in visited]
+    for tile_, most, total in visited:
+        traffic = cost_model.conv_traffic(geometry, tile_, total)
+        assert choice.cycles <= cost_model.conv_overlapped_cycles(geometry, tile_, traffic, most)
+    assert choice.dram_bytes >= best
     assert choice.lower_bound <= choice.dram_bytes
+
+
+def test_strided_projection_is_not_tiled_pixel_by_pixel() -> None:
+    """ResNet-18's 1x1/2 projection: 1x1 tiles move the fewest bytes but pay the DRAM
+    latency per pixel; the chosen tile covers many pixels and is estimated faster."""
+    config = load_config("intelfocl")
+    layer = ConvLayer("proj", 1, 64, 56, 56, 128, 1, 1, strides=(2, 2))
+    choice = choose_conv_tile(layer, config)
+    assert choice.tile[0] * choice.tile[1] >= 16
+    geometry = cost_model._ConvGeometry.of(layer, config)
+    one = (1, 1, *choice.tile[2:])
+    traffic = cost_model.conv_traffic(geometry, one, geometry.input_blocks(one[2], one[3])[1])
+    slow = cost_model.conv_overlapped_cycles(geometry, one, traffic, one[3])
+    assert choice.cycles < slow / 3
 
 
 def test_lower_bounds_by_hand() -> None:
@@ -156,7 +181,9 @@ def test_resnet50_search_is_fast_and_near_the_bound() -> None:
     choices = [choose_conv_tile(layer, "intelfocl") for layer in layers]
     assert time.perf_counter() - start < 2.0  # about 0.2 s on an idle machine
     moved, bound = sum(c.dram_bytes for c in choices), sum(c.lower_bound for c in choices)
-    assert bound <= moved < 1.3 * bound
+    # Tiles are chosen by overlapped cycles: extra bytes are re-reads on the load module,
+    # hidden behind the compute module at 64 B/cycle (1.67x on intelfocl today).
+    assert bound <= moved < 2.0 * bound
     # The 3x3 64 -> 64 layers at 56x56: a shape by hand (C, O, H, kernel, stride, pads).
     layer = next(layer for layer in layers if layer.name == "res2_0_branch2b")
     assert (layer.c, layer.o, layer.h, layer.kh, layer.strides, layer.pads) == (64, 64, 56, 3, (1, 1), (1, 1, 1, 1))
@@ -167,7 +194,7 @@ def test_benchmark_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert bench.main(["--config", "intelfocl"]) == 0
     out = capsys.readouterr().out
     assert len([line for line in out.splitlines() if line.startswith("res")]) == 52
-    assert "total ratio moved / lower bound: 1.1" in out
+    assert re.search(r"total ratio moved / lower bound: 1\.\d+", out)
     assert bench.main(["--config", "nonesuch"]) == 1
     assert "neither a preset" in capsys.readouterr().err
 

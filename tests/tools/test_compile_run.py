@@ -7,7 +7,6 @@ memory; user errors are one line on stderr with exit status 1. Takes about 6 s.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -28,18 +27,11 @@ from canopy_mlir.tools.pipelines import apply_pipeline
 
 pytest.importorskip("onnxruntime.quantization")
 
-_SCRIPT = Path(__file__).parents[1] / "filecheck" / "tools" / "Inputs" / "make_small_cnn.py"
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    spec = importlib.util.spec_from_file_location("make_small_cnn", _SCRIPT)
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    tmp = tmp_path_factory.mktemp("cnn")
-    script.main(str(tmp / "float.onnx"), str(tmp / "qdq.onnx"))
-    return {"float": tmp / "float.onnx", "qdq": tmp / "qdq.onnx"}
+def models(small_cnn_paths: dict[str, Path]) -> dict[str, Path]:
+    return small_cnn_paths
 
 
 @pytest.fixture(scope="module")

@@ -50,6 +50,8 @@ def _check(program: CardProgram, config: str, *, partition: bool) -> None:
             side = op.attributes[PLACEMENT]
             # every card op became a tile op; what stays in graph form is on the host, with a reason
             assert side == StringAttr(HOST) and PLACEMENT_REASON in op.attributes, op
+    # input zero points never pad on the host (the card corrects padded taps by a map)
+    assert not any(isinstance(op, graph.PadOp) for op in lowered.walk())
     actual = run_tile(lowered, inputs)
     assert len(actual) == len(expected)
     for a, e in zip(actual, expected):
@@ -133,19 +135,56 @@ def test_requantize_that_can_overflow_int32_stays_on_the_host() -> None:
     assert isinstance(conv.result.type, tile.AccType) and not conv.tail_steps()
 
 
-def test_input_zero_point_is_folded_into_the_tail_and_padding_made_explicit() -> None:
+def _in_image_weight_sums(w: np.ndarray, hw: tuple[int, int], pads, strides=(1, 1), dilations=(1, 1)) -> np.ndarray:
+    """S[o, y, x]: the sum of w[o] over the taps of output (y, x) inside the image (loops)."""
+    o, _, kh, kw = w.shape
+    out_h = (hw[0] + pads[0] + pads[2] - (kh - 1) * dilations[0] - 1) // strides[0] + 1
+    out_w = (hw[1] + pads[1] + pads[3] - (kw - 1) * dilations[1] - 1) // strides[1] + 1
+    s = np.zeros((o, out_h, out_w), np.int64)
+    for y in range(out_h):
+        for x in range(out_w):
+            for ky in range(kh):
+                for kx in range(kw):
+                    iy = y * strides[0] - pads[0] + ky * dilations[0]
+                    ix = x * strides[1] - pads[1] + kx * dilations[1]
+                    if 0 <= iy < hw[0] and 0 <= ix < hw[1]:
+                        s[:, y, x] += w[:, :, ky, kx].astype(np.int64).sum(axis=1)
+    return s
+
+
+def test_input_zero_point_padding_is_a_constant_map_on_the_card() -> None:
     g, x = _graph()
-    w = g.constant(g.weights((4, 5, 3, 3)))
+    weights = g.weights((4, 5, 3, 3))
+    w = g.constant(weights)
     zp = g.constant(np.int8(-128))  # a relu'd activation's zero point
     plain = g.op(graph.ConvIntegerOp.create(g.args[0], w, zp))
     padded = g.op(graph.ConvIntegerOp.create(g.args[0], w, zp, pads=[1, 2, 0, 1]))
     module, _ = _lower(g, x, plain, padded)
-    convs = _ops(module, tile.ConvOp)
-    assert len(convs) == 2 and all(c.params()["pads"] == [0, 0, 0, 0] for c in convs)
-    assert all([s.opcode for s in c.tail_steps()] == ["add"] for c in convs)  # - z * sum(w[o])
-    (pad,) = _ops(module, graph.PadOp)  # the zero point as padding, on the host
-    assert pad.props_dict()["value"] == -128.0 and pad.props_dict()["pads"] == [0, 0, 1, 2, 0, 0, 0, 1]
-    assert "zero-point padding" in _reasons(module)["graph.pad"]
+    assert not _ops(module, graph.PadOp)  # no host round trip
+    first, second = _ops(module, tile.ConvOp)
+    assert first.params()["pads"] == [0, 0, 0, 0] and second.params()["pads"] == [1, 2, 0, 1]
+    # unpadded: every tap reads x, the per-channel add - z * sum(w[o]) is exact
+    assert [s.opcode for s in first.tail_steps()] == ["add"]
+    assert first.tail_values()[0].type == TensorType(graph.i32, [4])
+    # padded: the add is by a full i32 map, - z * (sum of w[o] over the in-image taps)
+    assert [s.opcode for s in second.tail_steps()] == ["add"]
+    (operand,) = second.tail_values()
+    assert isinstance(operand.type, tile.AccType)
+    map_ = operand.owner.input.owner.value_array()
+    expected = 128 * _in_image_weight_sums(weights, (6, 6), [1, 2, 0, 1])
+    np.testing.assert_array_equal(map_, expected[None])
+
+
+def test_zero_point_map_depthwise_strided_dilated_batch_2() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.integers(-128, 127, size=(2, 6, 7, 7), endpoint=True).astype(np.int8)
+    g = CardGraph({"x": x}, rng)
+    y = g.conv(g.args[0], 6, (3, 3), strides=(2, 2), pads=(1, 1, 2, 1), group=6, x_zero_point=-128,
+               activation="relu")
+    y = g.conv(y, 5, (3, 3), pads=(2, 2, 2, 2), dilations=(2, 2), x_zero_point=17, bias=True)
+    module, _ = _lower(g, x, y, config="tiny-b2")
+    assert not _ops(module, graph.PadOp)
+    assert len(_ops(module, tile.ConvOp)) == 2
 
 
 def test_bias_and_zero_point_corrections_merge_into_one_add() -> None:
@@ -329,10 +368,12 @@ def test_depthwise_conv_of_ones_is_a_sum_pool() -> None:
                bias=False)
     module, _ = _lower(g, x, y, config="tiny-b2")
     (pool,) = _ops(module, tile.PoolOp)
-    assert pool.params()["kind"] == "sum" and pool.params()["pads"] == [0, 0, 0, 0]
-    # - z * window merged with the requantize's offset, moved before its mul
+    assert pool.params()["kind"] == "sum" and pool.params()["pads"] == [1, 1, 1, 1]
+    # - z * (in-image taps) merged with the requantize's offset (moved before its mul):
+    # a full i32 map, no host pad
     assert [s.opcode for s in pool.tail_steps()] == ["add", "mul", "shr", "max", "min"]
-    assert not _ops(module, tile.ConvOp)
+    assert isinstance(pool.tail_values()[pool.tail_steps()[0].operand].type, tile.AccType)
+    assert not _ops(module, tile.ConvOp) and not _ops(module, graph.PadOp)
 
 
 def test_global_max_pool_is_a_pool_over_the_whole_image() -> None:

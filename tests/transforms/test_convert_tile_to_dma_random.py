@@ -23,11 +23,9 @@ from tile_program_strategies import CardProgram, card_programs, lower_to_tile
 from xdsl.dialects.builtin import ModuleOp
 
 from canopy_mlir.dialects import dma, make_context
-from canopy_mlir.hw import INSN_BYTES
 from canopy_mlir.interpreters.graph_interpreter import run_graph
 from canopy_mlir.runtime.card import open_card
 from canopy_mlir.runtime.dma_executor import DmaProgram
-from canopy_mlir.runtime.token_checker import ProgramView, check_tokens
 from canopy_mlir.transforms.convert_tile_to_dma import ConvertTileToDma
 
 _SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -40,14 +38,6 @@ def _lower_to_dma(program: CardProgram, config: str) -> ModuleOp:
     return module
 
 
-def _check_tokens(program: DmaProgram, launches: list[dma.LaunchOp]) -> None:
-    card = program.card
-    for launch in launches:
-        first = program.buffer(launch.instructions).offset // INSN_BYTES + launch.first_index
-        report = check_tokens(ProgramView.from_pool(card.config, card.pool, first, launch.insn_count))
-        assert report.ok and not report.warnings, str(report)
-
-
 def _check(program: CardProgram, config: str) -> None:
     inputs = list(program.inputs.values())
     expected = run_graph(program.module, inputs)
@@ -56,7 +46,8 @@ def _check(program: CardProgram, config: str) -> None:
     executor = DmaProgram(lowered, open_card(config, backend="sim"))
     try:
         actual = executor.run(inputs)
-        _check_tokens(executor, launches)
+        for _, report in executor.token_reports():
+            assert report.ok and not report.warnings, str(report)
     finally:
         executor.close()
     assert len(actual) == len(expected)
