@@ -25,7 +25,10 @@ only the logical tensors once.
 Choice (conv): the fewest cycles estimated with the load, compute and store modules
 overlapping, as double buffering lets them (:func:`conv_overlapped_cycles`: the busiest
 module's instructions, costed as :mod:`canopy_mlir.runtime.timing` does, DRAM latency
-per instruction included); ties go to fewer DRAM bytes, then the larger tile. Bytes
+per instruction included); among the tiles within ``CYCLE_SLACK`` (1%) of the fewest
+cycles, the one moving the fewest DRAM bytes, then the faster, then the larger tile (the
+estimate is not exact to 1%, and bytes the card's DRAM does not move leave bandwidth to
+the host's PCIe DMA and to narrower buses). Bytes
 alone chose badly where they are not the bottleneck: a strided 1x1 projection's fewest
 bytes come from 1x1 tiles paying the DRAM latency per pixel (16x its compute bound on
 ResNet-18), and ResNet-50's residual 1x1 convs took column tiles whose residual loads
@@ -435,21 +438,26 @@ def _conv_candidates(g: _ConvGeometry, buffers: int) -> Iterable[tuple[tuple[int
                     yield (th, tw, toc, tic), most, total
 
 
+CYCLE_SLACK = 0.01
+"""How much slower than the fastest conv tile a tile may be estimated and still win on
+DRAM bytes (module docstring)."""
+
+
 def choose_conv_tile(layer: ConvLayer, config: HardwareConfig | str) -> TileChoice:
     """The conv tile with the fewest overlapped cycles (module docstring), or TilingError."""
     config = load_config(config)
     g = _ConvGeometry.of(layer, config)
     lower, unpadded = _conv_bounds(g)
     for buffers in (2, 1):
-        best: tuple | None = None
+        candidates = []
         for tile, most, total in _conv_candidates(g, buffers):
             traffic = conv_traffic(g, tile, total)
-            dram = sum(traffic.values())
-            key = (conv_overlapped_cycles(g, tile, traffic, most), dram, tuple(-t for t in tile))
-            if best is None or key < best[:3]:
-                best = (*key, tile, traffic, most)
-        if best is not None:
-            cycles, dram, _, tile, traffic, most = best
+            candidates.append((conv_overlapped_cycles(g, tile, traffic, most), sum(traffic.values()),
+                               tuple(-t for t in tile), tile, traffic, most))
+        if candidates:
+            fastest = min(c[0] for c in candidates)
+            near = [c for c in candidates if c[0] <= fastest * (1 + CYCLE_SLACK)]
+            dram, cycles, _, tile, traffic, most = min((c[1], c[0], *c[2:]) for c in near)
             footprint = conv_footprint(g, tile, buffers, most)
             if not _fits(footprint, config.depths()):  # the search's closed form disagrees: a bug
                 raise AssertionError(f"layer '{layer.name}': tile {tile} needs {footprint}, over {config.depths()}")

@@ -32,8 +32,8 @@ from canopy_mlir.isa_format import (
 from canopy_mlir.isa_semantics import dram_elem_bytes
 from canopy_mlir.runtime import kernel_build
 from canopy_mlir.runtime.card import (
-    CardError,
     Card,
+    CardError,
     DeviceBuffer,
     OpenCLCard,
     SimulatedCard,
