@@ -184,7 +184,7 @@ class Artifact:
         try:
             return open_card(self.config, pool_bytes=needed, backend=backend, device=device)
         except CardError as error:
-            raise ArtifactLoadError(f"cannot open a {backend} card: {error}") from None
+            raise ArtifactLoadError(f"cannot open the {backend} card: {error}") from None
 
     def run(self, inputs: Mapping[str, np.ndarray] | Sequence[np.ndarray], *, backend: str = "opencl",
             device: Any = None, card: Card | None = None) -> list[np.ndarray]:

@@ -356,10 +356,10 @@ def select_device(spec: cl.Device | str | None = None) -> cl.Device:
         raise CardError(f"OpenCL device must be a pyopencl.Device, a string or None, got {spec!r}")
     matches = _match_devices(spec.strip(), devices)
     if not matches:
-        listing = "\n".join(f"  {label}: {_device_text(d)}" for label, d in devices)
+        listing = "; ".join(f"{label}: {_device_text(d)}" for label, d in devices)
         raise CardError(
-            f"no OpenCL device matches {spec!r} (from the {source}); available devices:\n"
-            f"{listing}\nselect one as 'platform:device' or by a substring of its "
+            f"no OpenCL device matches {spec!r} (from the {source}); available devices: "
+            f"{listing}; select one as 'platform:device' or by a substring of its "
             f"platform, vendor, name or type (e.g. 'pocl', 'gpu'), here or in ${DEVICE_ENV}"
         )
     return matches[0]

@@ -262,7 +262,7 @@ class CheckReport:
         lines += [f"not checked: {what}" for what in self.missing]
         first = self.first
         if first is None:
-            lines.append("all levels agree")
+            lines.append("all checked levels agree" if self.missing else "all levels agree")
         else:
             level, layer = first
             above = next(r.reference for r in self.levels if r.level == level)

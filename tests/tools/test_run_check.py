@@ -123,6 +123,7 @@ def test_missing_levels_are_said(artifacts, x_file, tmp_path, capsys) -> None:
     out = _check_output(capsys, [str(tmp_path / "bare"), "--input", f"x={path}", "--backend", "sim", "--check"], 0)
     assert "levels/graph.mlir is missing: compile with canopy-compile --emit-mlir" in out
     assert "levels/tile.mlir is missing" in out
+    assert "all checked levels agree" in out and "all levels agree" not in out
 
 
 def test_device_with_the_simulator_is_a_user_error(artifacts, x_file, capsys) -> None:
