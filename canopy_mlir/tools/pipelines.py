@@ -140,9 +140,10 @@ _TO_TILE = (
     # residual Sum an add): constant folding would turn DequantizeLinear(int8 weight) into
     # a float weight and hide the pattern. A float model is cleaned up (batch norms folded)
     # before graph-quantize calibrates it; activations are not fused into float convs here
-    # because the tail of each tile takes them.
+    # because the tail of each tile takes them. graph-uint8-to-int8 then moves uint8
+    # activations (onnxruntime's QUInt8) to int8, exactly, so that their GEMMs reach the card.
     "graph-canonicalize,graph-fold-qdq,graph-fold-constants,canonicalize,cse,graph-fold-batchnorm,"
-    "graph-quantize,cse,dce,graph-partition,convert-graph-to-tile,canonicalize,cse,dce"
+    "graph-quantize,graph-uint8-to-int8,cse,dce,graph-partition,convert-graph-to-tile,canonicalize,cse,dce"
 )
 
 register_pipeline(

@@ -130,6 +130,12 @@ def _graph_quantize() -> type[ModulePass]:
     return GraphQuantize
 
 
+def _graph_uint8_to_int8() -> type[ModulePass]:
+    from canopy_mlir.transforms.graph_uint8_to_int8 import GraphUint8ToInt8
+
+    return GraphUint8ToInt8
+
+
 def _graph_partition() -> type[ModulePass]:
     from canopy_mlir.transforms.graph_partition import GraphPartition
 
@@ -150,6 +156,7 @@ ALL_PASSES["graph-fuse-activations"] = _graph_fuse_activations
 ALL_PASSES["graph-fold-qdq"] = _graph_fold_qdq
 ALL_PASSES["graph-partition"] = _graph_partition
 ALL_PASSES["graph-quantize"] = _graph_quantize
+ALL_PASSES["graph-uint8-to-int8"] = _graph_uint8_to_int8
 ALL_PASSES["convert-graph-to-tile"] = _convert_graph_to_tile
 
 
