@@ -2,6 +2,7 @@
 
     canopy-compile model.onnx -o out/ [--config NAME|file.json]
                    [--calibration data.npz | --calibration-random N] [--emit-mlir]
+                   [--host-program DIR]
 
 The same as ``canopy-opt -f onnx model.onnx -p canopy-default{...} -t canopy-artifact
 -o out/`` (through :func:`canopy_mlir.compile`, which keeps each level's IR), plus a
@@ -10,7 +11,9 @@ a summary on stdout (layers on the card, ops on the host, launches, instructions
 size). A float model needs calibration data; a QDQ model (already quantized) does not.
 ``--emit-mlir`` also writes the IR at each level, constants inline, as
 ``out/levels/{graph,quantized,tile,dma}.mlir`` (not listed in the manifest), which
-``canopy-run --check`` reads. See docs/artifacts.md and docs/python-api.md.
+``canopy-run --check`` reads. ``--host-program DIR`` also writes the standalone C++
+host program of ``-t opencl-host`` (docs/opencl-host.md) into ``DIR``. See
+docs/artifacts.md and docs/python-api.md.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--emit-mlir", action="store_true",
                         help=f"also write the IR at each level as OUTPUT/{LEVELS_DIR}/LEVEL.mlir "
                              "(for canopy-run --check)")
+    parser.add_argument("--host-program", metavar="DIR",
+                        help="also write the C++ host program (-t opencl-host) into DIR")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     return parser
 
@@ -113,6 +118,11 @@ def compile_model(args: argparse.Namespace) -> CompiledModel:
         compiled.save(args.output, levels=False)
         if args.emit_mlir:
             compiled.write_levels(Path(args.output) / LEVELS_DIR)
+        if args.host_program is not None:
+            from canopy_mlir.targets.opencl_host import write_host_program
+
+            progress(len(LEVELS), len(LEVELS) + 1, f"writing the C++ host program to {args.host_program}")
+            write_host_program(compiled.ir["dma"], args.host_program)
     except BaseException:
         progress.abort()
         raise
@@ -132,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{TOOL}: error: {message}", file=sys.stderr)
         return 1
     print("\n".join([f"artifact: {args.output}", *compiled.summary_lines()]))
+    if args.host_program is not None:
+        print(f"host program: {args.host_program} (build with {args.host_program}/build.sh)")
     if not compiled.manifest["launches"]:
         print(f"{TOOL}: warning: nothing runs on the card; a float model needs --calibration "
               "or --calibration-random to be quantized", file=sys.stderr)

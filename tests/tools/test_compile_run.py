@@ -80,6 +80,17 @@ def test_compile_summary_and_emit_mlir(models, tmp_path, capsys) -> None:
     assert not (out / "levels").exists()
 
 
+def test_host_program_holds_the_same_artifact(models, tmp_path, capsys) -> None:
+    """--host-program writes -t opencl-host's files; its artifact is the one -o gets
+    (built and run on PoCL in tests/targets/test_opencl_host.py)."""
+    out, host = tmp_path / "a", tmp_path / "host"
+    assert compile_tool.main([str(models["qdq"]), "-o", str(out), "--config", "tiny", "-q",
+                              "--host-program", str(host)]) == 0
+    assert f"host program: {host}" in capsys.readouterr().out
+    assert {"host.cpp", "canopy_host.hpp", "vta_core.cl", "build.sh", "artifact"} <= {p.name for p in host.iterdir()}
+    assert (host / "artifact" / "manifest.json").read_text() == (out / "manifest.json").read_text()
+
+
 def test_float_model_without_calibration_warns(models, tmp_path, capsys) -> None:
     assert compile_tool.main([str(models["float"]), "-o", str(tmp_path / "f"), "-q"]) == 0
     assert "nothing runs on the card" in capsys.readouterr().err
