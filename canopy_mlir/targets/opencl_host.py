@@ -423,11 +423,17 @@ def _emit_pad(e: _Emitter, op: Operation) -> None:
 
 
 def _blocked(op: Operation, type_: Attribute) -> tile.BlockedType:
-    if not isinstance(type_, tile.BlockedType) or (isinstance(type_, tile.WgtType) and type_.group_count != 1):
-        raise _fail(op, f"the C++ runtime packs ungrouped blocked types only, not {type_}")
-    if len(type_.blocked_shape) != 6:
-        raise _fail(op, f"blocked type {type_} is not rank 6")
+    if not isinstance(type_, tile.BlockedType) or len(type_.blocked_shape) != 6:
+        raise _fail(op, f"{type_} is not a rank-6 blocked type")
     return type_
+
+
+def _grouped_args(blocked: tile.BlockedType) -> str | None:
+    """``starts, groups`` of a grouped ``!tile.wgt`` for canopy::pack_grouped (else None)."""
+    if not isinstance(blocked, tile.WgtType) or blocked.group_count == 1:
+        return None
+    _, starts = blocked.reduction()
+    return f"{_dims(starts)}, {blocked.group_count}"
 
 
 def _emit_pack(e: _Emitter, op: Operation) -> None:
@@ -436,7 +442,10 @@ def _emit_pack(e: _Emitter, op: Operation) -> None:
     if tuple(_shape(op.input.type)) != tuple(blocked.tensor_shape):
         raise _fail(op, f"input shape {_shape(op.input.type)} differs from {blocked}'s {blocked.tensor_shape}")
     _cpp_type(op.input.type, op, "the input")
-    e.step(op, f"const auto {e.define(op.result)} = canopy::pack({e.name(op.input)}, {_dims(blocked.blocked_shape)});")
+    grouped = _grouped_args(blocked)
+    call = (f"canopy::pack({e.name(op.input)}, {_dims(blocked.blocked_shape)})" if grouped is None else
+            f"canopy::pack_grouped({e.name(op.input)}, {_dims(blocked.blocked_shape)}, {grouped})")
+    e.step(op, f"const auto {e.define(op.result)} = {call};")
 
 
 def _emit_unpack(e: _Emitter, op: Operation) -> None:
@@ -445,7 +454,95 @@ def _emit_unpack(e: _Emitter, op: Operation) -> None:
     if tuple(_shape(op.result.type)) != tuple(blocked.tensor_shape):
         raise _fail(op, f"result shape {_shape(op.result.type)} differs from {blocked}'s {blocked.tensor_shape}")
     _cpp_type(op.result.type, op, "the result")
-    e.step(op, f"const auto {e.define(op.result)} = canopy::unpack({e.name(op.input)}, {_dims(blocked.tensor_shape)});")
+    grouped = _grouped_args(blocked)
+    call = (f"canopy::unpack({e.name(op.input)}, {_dims(blocked.tensor_shape)})" if grouped is None else
+            f"canopy::unpack_grouped({e.name(op.input)}, {_dims(blocked.tensor_shape)}, {grouped})")
+    e.step(op, f"const auto {e.define(op.result)} = {call};")
+
+
+_ALU_OPCODES = {"min": "kAluMin", "max": "kAluMax", "add": "kAluAdd", "mul": "kAluMul", "shr": "kAluShr"}
+
+
+def _tail_args(e: _Emitter, op: tile.ComputeOp) -> str:
+    """``result, steps, operands`` of a canopy::tile_* call (the ALU tail, checked)."""
+    result = _blocked(op, op.result.type)  # pyright: ignore[reportAttributeAccessIssue]
+    _result_cpp(op, result)
+    values = op.tail_values()
+    steps = []
+    for step in op.tail_steps():
+        if step.opcode not in _ALU_OPCODES:
+            raise _fail(op, f"tail opcode '{step.opcode}' is not one the C++ runtime knows ({', '.join(_ALU_OPCODES)})")
+        if step.imm is not None:
+            steps.append(f"{{canopy::{_ALU_OPCODES[step.opcode]}, true, {int(step.imm)}}}")
+        else:
+            if step.operand is None or not 0 <= step.operand < len(values):
+                raise _fail(op, f"tail step '{step.opcode}' names operand {step.operand} of {len(values)}")
+            steps.append(f"{{canopy::{_ALU_OPCODES[step.opcode]}, false, {int(step.operand)}}}")
+    padded_channels = result.blocked_shape[1] * result.blocks[1]
+    operands = []
+    for index, value in enumerate(values):
+        type_ = value.type
+        _cpp_type(type_, op, f"tail operand {index}")
+        if isinstance(type_, tile.BlockedType):
+            if tuple(type_.blocked_shape) != tuple(result.blocked_shape):
+                raise _fail(op, f"tail operand {index} ({type_}) is not laid out as the result {result}")
+            operands.append(f"canopy::full_operand({e.name(value)})")
+        else:
+            shape = _shape(type_)
+            if len(shape) != 1 or shape[0] > padded_channels:
+                raise _fail(op, f"tail operand {index} has shape {shape}, not a per-channel vector of at most "
+                                f"{padded_channels} values")
+            operands.append(f"canopy::channel_operand({e.name(value)}, {padded_channels})")
+    n, c = result.logical_extents
+    return (f"canopy::BlockedResult{{{_dims(result.blocked_shape)}, {n}, {c}}}, "
+            f"{{{', '.join(steps)}}}, {{{', '.join(operands)}}}")
+
+
+def _result_cpp(op: Operation, result: tile.BlockedType) -> str:
+    cpp = _cpp_type(result, op, "the result")
+    if cpp not in ("int8_t", "uint8_t", "int32_t"):
+        raise _fail(op, f"the result element must be i8, ui8 or i32, not {result.element_type}")
+    return cpp
+
+
+def _emit_tile_conv(e: _Emitter, op: Operation) -> None:
+    """tile.conv on the host (one convert-tile-to-dma left there): canopy::tile_conv."""
+    assert isinstance(op, tile.ConvOp)
+    x, w = _blocked(op, op.input.type), _blocked(op, op.weight.type)
+    assert isinstance(w, tile.WgtType)
+    for what, type_ in (("input", x), ("weight", w)):
+        if _cpp_type(type_, op, f"the {what}") not in ("int8_t", "uint8_t"):
+            raise _fail(op, f"the {what} must be i8 or ui8")
+    tout = _result_cpp(op, _blocked(op, op.result.type))
+    params = op.params()
+    _, starts = w.reduction()
+    tail = _tail_args(e, op)
+    e.step(op, f"const auto {e.define(op.result)} = canopy::tile_conv<{tout}>({e.name(op.input)}, {e.name(op.weight)}, "
+               f"{_dims(starts)}, {_dims(params['strides'])}, {_dims(params['pads'])}, "  # pyright: ignore[reportArgumentType]
+               f"{_dims(params['dilations'])}, {tail});")  # pyright: ignore[reportArgumentType]
+
+
+def _emit_tile_pool(e: _Emitter, op: Operation) -> None:
+    assert isinstance(op, tile.PoolOp)
+    _cpp_type(_blocked(op, op.input.type), op, "the input")
+    tout = _result_cpp(op, _blocked(op, op.result.type))
+    params = op.params()
+    if params["kind"] not in ("max", "sum"):
+        raise _fail(op, f"pool kind '{params['kind']}' is not max or sum")
+    tail = _tail_args(e, op)
+    e.step(op, f"const auto {e.define(op.result)} = canopy::tile_pool<{tout}>({e.name(op.input)}, "
+               f"{'true' if params['kind'] == 'max' else 'false'}, {_dims(params['kernel'])}, "  # pyright: ignore[reportArgumentType]
+               f"{_dims(params['strides'])}, {_dims(params['pads'])}, {tail});")  # pyright: ignore[reportArgumentType]
+
+
+def _emit_tile_alu(e: _Emitter, op: Operation) -> None:
+    assert isinstance(op, tile.AluOp)
+    x = _blocked(op, op.input.type)
+    _cpp_type(x, op, "the input")
+    tout = _result_cpp(op, _blocked(op, op.result.type))
+    if tuple(x.blocked_shape) != tuple(_blocked(op, op.result.type).blocked_shape):
+        raise _fail(op, "input and result layouts differ")
+    e.step(op, f"const auto {e.define(op.result)} = canopy::tile_alu<{tout}>({e.name(op.input)}, {_tail_args(e, op)});")
 
 
 _HANDLERS: dict[str, Callable[[_Emitter, Operation], None]] = {
@@ -469,6 +566,9 @@ _HANDLERS: dict[str, Callable[[_Emitter, Operation], None]] = {
     "graph.pad": _emit_pad,
     "tile.pack": _emit_pack,
     "tile.unpack": _emit_unpack,
+    "tile.conv": _emit_tile_conv,
+    "tile.pool": _emit_tile_pool,
+    "tile.alu": _emit_tile_alu,
 }
 SUPPORTED_HOST_OPS = frozenset(n for n in _HANDLERS if not n.startswith(("dma.", "func.")))
 """The host ops the C++ runtime implements (bit-identical to the Python references)."""

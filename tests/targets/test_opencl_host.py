@@ -1,17 +1,20 @@
 """The opencl-host target: a C++ host program built with g++ and run on PoCL, bit for bit.
 
-Two models go through ``-t opencl-host``: the bundled digits CNN (float ONNX, quantized
-with its calibration images: host quantize / conv_integer / add / requantize / pack /
-unpack / reshape / dequantize, card ALU and conv launches) and the small residual QDQ CNN
-of tests/filecheck/tools/Inputs/make_small_cnn.py (host pad). Each program is built with
-g++ against the system's libOpenCL, run on pyopencl's PoCL (through ``OCL_ICD_VENDORS``)
-and its .npy outputs compared bit for bit with the Python runtime on the reference
-simulator and with the graph interpreter of the quantized (integer) graph.
+Models go through ``-t opencl-host``: the bundled digits CNN (float ONNX, quantized with
+its calibration images: host quantize / conv_integer / add / requantize / pack / unpack /
+reshape / dequantize, card ALU and conv launches), the small residual QDQ CNN of
+tests/filecheck/tools/Inputs/make_small_cnn.py, and the ResNet-18-style zoo network at
+64x64, whose i32 3x3 conv stays a host tile.conv. Each program is built with g++ against
+the system's libOpenCL, run on pyopencl's PoCL (through ``OCL_ICD_VENDORS``) and its .npy
+outputs compared bit for bit with the Python runtime on the reference simulator (and the
+graph interpreter of the quantized graph where the test has it). Two hand-built modules
+cover every host op: graph ops against the graph interpreter, tile.conv / pool / alu with
+tails of each kind against the tile interpreter.
 
 Needs g++ and Debian's ocl-icd-opencl-dev (OpenCL headers + ICD loader): without them the
-tests fail saying so, never skip. Takes about 10 s (three g++ builds of ~3 s; PoCL builds
-the core once per config and caches it in ~/.cache/pocl, ~1 s cold); the error-path
-tests take < 1 s.
+tests fail saying so, never skip. Takes about 22 s (five g++ builds of ~3 s, the ResNet's
+~6 s with its baked-in constants; PoCL builds the core once per config and caches it in
+~/.cache/pocl, ~1 s cold); the error-path tests take < 1 s.
 """
 
 from __future__ import annotations
@@ -222,6 +225,109 @@ def test_host_ops_match_the_graph_interpreter(pocl_env, tmp_path: Path) -> None:
     for name, want, have in zip([o["name"] for o in manifest["outputs"]], expected, got, strict=True):
         assert have.dtype == want.dtype and have.shape == want.shape, name
         assert np.array_equal(have, want), name
+
+
+def _host_tile_module():
+    """A hand-built tile-level function: host tile.conv / tile.pool / tile.alu with tails
+    of every kind (immediates incl. negative shr, per-channel and full-tensor i8 / i32
+    operands, int32 wrap-around), a grouped strided dilated padded conv, channel padding
+    (6 channels in blocks of 4), i8 / ui8 / i32 results."""
+    from xdsl.dialects.builtin import (
+        FunctionType,
+        ModuleOp,
+        StringAttr,
+        TensorType,
+        i8,
+        i32,
+    )
+    from xdsl.dialects.func import FuncOp, ReturnOp
+
+    from canopy_mlir.dialects import tile
+
+    def add(block, op):
+        block.add_op(op)
+        return op
+
+    def pack(builder, value, kind, groups=1):
+        return add(builder, tile.PackOp(value, tile.blocked_type_for(kind, value.type, "tiny", groups=groups))).result
+
+    def unpack(builder, value):
+        return add(builder, tile.UnpackOp(value)).result
+
+    step = tile.AluStep
+    inputs = [TensorType(i8, [2, 6, 7, 6]), TensorType(i8, [8, 6, 3, 3]), TensorType(i8, [6, 2, 3, 3]),
+              TensorType(i32, [8]), TensorType(i8, [2, 8, 4, 3]), TensorType(i32, [6]), TensorType(i32, [2, 6, 7, 6])]
+    function = FuncOp("main", (inputs, []))
+    b = function.body.block
+    x, w, wg, bias, res, mult, full = function.args
+    xa, wa, wga = pack(b, x, "act"), pack(b, w, "wgt"), pack(b, wg, "wgt", groups=3)
+    ra, fa = pack(b, res, "act"), pack(b, full, "acc")
+    conv = add(b, tile.ConvOp(xa, wa, strides=(2, 1), pads=(1, 0, 2, 1), dilations=(1, 2), tile=(2, 3, 1, 1),
+                                tail=[step("add", operand=0), step("mul", imm=3), step("add", operand=1),
+                                      step("shr", imm=2), step("max", imm=-50), step("min", imm=90)],
+                                tail_operands=[bias, ra], result_element="i8")).result
+    grouped = add(b, tile.ConvOp(xa, wga, pads=(1, 1, 1, 1), groups=3, tile=(4, 4, 1, 1),
+                                   tail=[step("mul", operand=0), step("shr", imm=-3), step("add", operand=1)],
+                                   tail_operands=[mult, fa])).result
+    pooled = add(b, tile.PoolOp(grouped, kind="max", kernel=(3, 2), strides=(2, 1), pads=(1, 1, 1, 0), tile=(2, 2, 1),
+                                  tail=[step("shr", imm=29), step("add", imm=100), step("max", imm=3), step("min", imm=101)], result_element="ui8")).result
+    summed = add(b, tile.PoolOp(conv, kind="sum", kernel=(2, 2), pads=(0, 0, 1, 1), tile=(3, 3, 1))).result
+    alu = add(b, tile.AluOp(grouped, tile=(7, 6, 2), tail=[step("min", operand=0), step("mul", imm=-7), step("shr", imm=3)],
+                              tail_operands=[mult])).result
+    outputs = [unpack(b, v) for v in (conv, grouped, pooled, summed, alu, wga)]
+    add(b, ReturnOp(*outputs))
+    function.function_type = FunctionType.from_lists(inputs, [v.type for v in outputs])
+    module = ModuleOp([function])
+    module.attributes["tile.config"] = StringAttr("tiny")
+    return module
+
+
+def test_host_tile_ops_match_the_tile_interpreter(pocl_env, tmp_path: Path) -> None:
+    from canopy_mlir.interpreters.tile_interpreter import run_tile
+
+    module = _host_tile_module()
+    manifest = write_host_program(module, tmp_path / "out")
+    assert {"tile.conv", "tile.pool", "tile.alu"} <= set(manifest["host_ops"])
+    host = (tmp_path / "out" / "host.cpp").read_text()
+    assert "canopy::pack_grouped(" in host and "canopy::unpack_grouped(" in host
+    executable = _build(tmp_path / "out")
+    rng = np.random.default_rng(1)
+    i8 = lambda *shape: rng.integers(-128, 128, shape).astype(np.int8)  # noqa: E731
+    i32 = lambda *shape, bound=2**31: rng.integers(-bound, bound, shape).astype(np.int32)  # noqa: E731
+    inputs = [i8(2, 6, 7, 6), i8(8, 6, 3, 3), i8(6, 2, 3, 3), i32(8, bound=2**20), i8(2, 8, 4, 3), i32(6),
+              i32(2, 6, 7, 6)]
+    expected = run_tile(module, inputs)
+    got = _run_host(executable, pocl_env, inputs, tmp_path, outputs=len(expected))
+    for index, (want, have) in enumerate(zip(expected, got, strict=True)):
+        assert have.dtype == want.dtype and have.shape == want.shape, index
+        assert np.array_equal(have, want), index
+    assert np.array_equal(got[-1], inputs[2])  # grouped weight: pack then unpack
+    assert len(np.unique(expected[1])) > 100  # the i32 conv wraps and varies: a real check
+
+
+def test_resnet18_style_with_a_host_tile_conv_runs_bit_exact_on_pocl(pocl_env, tmp_path: Path) -> None:
+    """ResNet-18-style at 64x64: one 3x3 conv's i32 result cannot be stored by the card
+    (its requantize needs a 32-bit multiplier), so it stays a host tile.conv with a
+    per-channel tail; the C++ program must match the simulator on the same artifact."""
+    import json
+
+    from canopy_mlir import zoo
+
+    onnx.save(zoo.resnet18_style(64), tmp_path / "r18.onnx")
+    out = tmp_path / "out"
+    assert opt_main(["-f", "onnx", str(tmp_path / "r18.onnx"), "-p", "canopy-default{calibration-random=2}",
+                     "-t", "opencl-host", "-o", str(out)]) == 0
+    manifest = json.loads((out / "artifact" / "manifest.json").read_text())
+    assert "tile.conv" in manifest["host_ops"]
+    assert "canopy::tile_conv<int32_t>(" in (out / "host.cpp").read_text()
+    executable = _build(out)
+    artifact = load_artifact(out / "artifact")
+    x = np.random.default_rng(4).normal(size=manifest["inputs"][0]["shape"]).astype(np.float32)
+    (got,) = _run_host(executable, pocl_env, [x], tmp_path)
+    (on_sim,) = artifact.run([x], backend="sim")
+    assert got.dtype == on_sim.dtype and got.shape == on_sim.shape
+    assert np.array_equal(got, on_sim)
+    assert len(np.unique(got)) > 10
 
 
 # ------------------------------------------------------------------ errors (no g++)

@@ -699,6 +699,216 @@ template <class T> Tensor<T> unpack(const Tensor<T> &x, const Shape &logical) {
     return y;
 }
 
+// tile.pack / tile.unpack of a grouped !tile.wgt: the dense-equivalent weight (zero
+// outside each output's group) in each output block's `reduction` blocks from starts[ob]
+// (tile_interpreter._pack_grouped / _unpack_grouped). `logical` is [O, C/G, KH, KW].
+template <class T>
+Tensor<T> pack_grouped(const Tensor<T> &x, const Shape &blocked, const std::vector<int64_t> &starts, int64_t groups) {
+    const int64_t ob_n = blocked[0], red = blocked[1], kk = blocked[2] * blocked[3], bo = blocked[4], bi = blocked[5];
+    const int64_t o = x.shape[0], pg = x.shape[1], per_out = o / groups;
+    Tensor<T> y(blocked, T(0));
+    for (int64_t ob = 0; ob < ob_n; ++ob)
+        for (int64_t r = 0; r < red; ++r)
+            for (int64_t s = 0; s < kk; ++s)
+                for (int64_t j = 0; j < bo; ++j)
+                    for (int64_t i = 0; i < bi; ++i) {
+                        const int64_t oc = ob * bo + j, ic = (starts[size_t(ob)] + r) * bi + i;
+                        if (oc >= o) continue;
+                        const int64_t local = ic - (oc / per_out) * pg;
+                        if (local < 0 || local >= pg) continue;
+                        y.data[size_t((((ob * red + r) * kk + s) * bo + j) * bi + i)] = x.data[size_t((oc * pg + local) * kk + s)];
+                    }
+    return y;
+}
+
+template <class T>
+Tensor<T> unpack_grouped(const Tensor<T> &x, const Shape &logical, const std::vector<int64_t> &starts, int64_t groups) {
+    const int64_t ob_n = x.shape[0], red = x.shape[1], kk = x.shape[2] * x.shape[3], bo = x.shape[4], bi = x.shape[5];
+    const int64_t o = logical[0], pg = logical[1], per_out = o / groups;
+    Tensor<T> y(logical, T(0));
+    for (int64_t ob = 0; ob < ob_n; ++ob)
+        for (int64_t r = 0; r < red; ++r)
+            for (int64_t s = 0; s < kk; ++s)
+                for (int64_t j = 0; j < bo; ++j)
+                    for (int64_t i = 0; i < bi; ++i) {
+                        const int64_t oc = ob * bo + j, ic = (starts[size_t(ob)] + r) * bi + i;
+                        const T v = x.data[size_t((((ob * red + r) * kk + s) * bo + j) * bi + i)];
+                        const int64_t local = oc < o ? ic - (oc / per_out) * pg : -1;
+                        if (local >= 0 && local < pg) y.data[size_t((oc * pg + local) * kk + s)] = v;
+                        else if (v != T(0)) fail("tile.unpack: the padding of a grouped weight is not zero");
+                    }
+    return y;
+}
+
+// ------------------------------------------------------------------ tile compute ops
+// The core's ALU (canopy_mlir.alu_semantics): int64 arithmetic on int32 values, result
+// wrapped to int32; SHR by s >= 0 is arithmetic right by min(s, 31), by s < 0 left by
+// min(-s, 32) (wrapping).
+enum AluOpcode { kAluMin, kAluMax, kAluAdd, kAluMul, kAluShr };
+
+struct AluStep {
+    AluOpcode opcode;
+    bool immediate;  // true: `value` is the immediate; false: `value` indexes the tail operands
+    int64_t value;
+};
+
+inline int32_t wrap32(int64_t v) { return int32_t(uint32_t(uint64_t(v))); }
+
+inline int32_t alu_apply(AluOpcode opcode, int64_t a, int64_t b) {
+    switch (opcode) {
+        case kAluMin: return wrap32(std::min(a, b));
+        case kAluMax: return wrap32(std::max(a, b));
+        case kAluAdd: return wrap32(a + b);
+        case kAluMul: return wrap32(a * b);
+        case kAluShr:
+            if (b >= 0) return wrap32(a >> std::min<int64_t>(b, 31));
+            return wrap32(int64_t(uint64_t(a) << std::min<int64_t>(-b, 32)));
+    }
+    fail("internal: unknown ALU opcode");
+}
+
+// A tail operand as int64 in the result's blocked layout: per channel (padded to the
+// result's channel blocks; padding channels 0) or a full blocked tensor (i8 sign-extended).
+struct TailOperand {
+    bool per_channel;
+    std::vector<int64_t> values;
+};
+
+template <class T> TailOperand channel_operand(const Tensor<T> &t, int64_t padded_channels) {
+    TailOperand op{true, std::vector<int64_t>(size_t(padded_channels), 0)};
+    for (int64_t i = 0; i < t.size() && i < padded_channels; ++i) op.values[size_t(i)] = int64_t(t.data[size_t(i)]);
+    return op;
+}
+
+template <class T> TailOperand full_operand(const Tensor<T> &t) {
+    TailOperand op{false, std::vector<int64_t>(t.data.begin(), t.data.end())};
+    return op;
+}
+
+// Blocked result geometry [NB, CB, H, W, BN, BC] and its logical extents n x c.
+struct BlockedResult {
+    Shape shape;
+    int64_t n, c;
+};
+
+// Runs the tail on int32 accumulators `acc` (blocked result layout), then finishes as
+// tile_interpreter._finish: low bits of the result type, padding batches / channels zero.
+template <class TOut>
+Tensor<TOut> finish_tail(const std::vector<int32_t> &acc, const BlockedResult &result, const std::vector<AluStep> &steps,
+                         const std::vector<TailOperand> &operands) {
+    const Shape &s = result.shape;
+    const int64_t nb = s[0], cb = s[1], hw = s[2] * s[3], bn = s[4], bc = s[5];
+    for (const AluStep &step : steps)
+        if (!step.immediate && (step.value < 0 || size_t(step.value) >= operands.size()))
+            fail("internal: a tail step names a missing operand");
+    for (const TailOperand &op : operands)
+        if (!op.per_channel && int64_t(op.values.size()) != int64_t(acc.size()))
+            fail("internal: a full-tensor tail operand's size differs from the result's");
+    Tensor<TOut> y(s, TOut(0));
+    for (int64_t i0 = 0; i0 < nb; ++i0)
+        for (int64_t i1 = 0; i1 < cb; ++i1)
+            for (int64_t p = 0; p < hw; ++p)
+                for (int64_t j0 = 0; j0 < bn; ++j0)
+                    for (int64_t j1 = 0; j1 < bc; ++j1) {
+                        const size_t at = size_t((((i0 * cb + i1) * hw + p) * bn + j0) * bc + j1);
+                        int32_t v = acc[at];
+                        for (const AluStep &step : steps) {
+                            int64_t b = step.value;
+                            if (!step.immediate) {
+                                const TailOperand &op = operands[size_t(step.value)];
+                                b = op.per_channel ? op.values[size_t(i1 * bc + j1)] : op.values[at];
+                            }
+                            v = alu_apply(step.opcode, int64_t(v), b);
+                        }
+                        if (i0 * bn + j0 < result.n && i1 * bc + j1 < result.c) y.data[at] = wrap_to<TOut>(int64_t(v));
+                    }
+    return y;
+}
+
+// tile.conv: out[n, ob, y, x, bn, bo] = sum over r, dy, dx, bi of
+// x[n, starts[ob] + r, y*sh - top + dy*dh, x*sw - left + dx*dw, bn, bi] * w[ob, r, dy, dx, bo, bi]
+// exact in int64, wrapped to int32 (tile_interpreter.conv_blocked: the tile schedule does
+// not change an exact sum), then the tail.
+template <class TOut, class TX, class TW>
+Tensor<TOut> tile_conv(const Tensor<TX> &x, const Tensor<TW> &w, const std::vector<int64_t> &starts,
+                       const std::vector<int64_t> &strides, const std::vector<int64_t> &pads,
+                       const std::vector<int64_t> &dilations, const BlockedResult &result,
+                       const std::vector<AluStep> &steps, const std::vector<TailOperand> &operands) {
+    const int64_t nb = x.shape[0], cb = x.shape[1], h = x.shape[2], wd = x.shape[3], bn = x.shape[4], bi = x.shape[5];
+    const int64_t obn = w.shape[0], red = w.shape[1], kh = w.shape[2], kw = w.shape[3], bo = w.shape[4];
+    const int64_t oh = result.shape[2], ow = result.shape[3];
+    if (w.shape[5] != bi || result.shape[1] != obn || result.shape[5] != bo || result.shape[0] != nb || result.shape[4] != bn)
+        fail("internal: tile.conv operand blocks do not match");
+    std::vector<int32_t> acc(size_t(element_count(result.shape)));
+    std::vector<int64_t> sums(size_t(bn * bo));
+    for (int64_t n = 0; n < nb; ++n)
+        for (int64_t ob = 0; ob < obn; ++ob)
+            for (int64_t yi = 0; yi < oh; ++yi)
+                for (int64_t xj = 0; xj < ow; ++xj) {
+                    std::fill(sums.begin(), sums.end(), 0);
+                    for (int64_t r = 0; r < red; ++r) {
+                        const int64_t ib = starts[size_t(ob)] + r;
+                        if (ib < 0 || ib >= cb) fail("internal: tile.conv reads past the input's channel blocks");
+                        for (int64_t dy = 0; dy < kh; ++dy) {
+                            const int64_t row = yi * strides[0] - pads[0] + dy * dilations[0];
+                            if (row < 0 || row >= h) continue;
+                            for (int64_t dx = 0; dx < kw; ++dx) {
+                                const int64_t col = xj * strides[1] - pads[1] + dx * dilations[1];
+                                if (col < 0 || col >= wd) continue;
+                                const TX *xv = x.data.data() + (((n * cb + ib) * h + row) * wd + col) * bn * bi;
+                                const TW *wv = w.data.data() + (((ob * red + r) * kh + dy) * kw + dx) * bo * bi;
+                                for (int64_t b = 0; b < bn; ++b)
+                                    for (int64_t o = 0; o < bo; ++o) {
+                                        int64_t s = 0;
+                                        for (int64_t i = 0; i < bi; ++i) s += int64_t(xv[b * bi + i]) * int64_t(wv[o * bi + i]);
+                                        sums[size_t(b * bo + o)] += s;
+                                    }
+                            }
+                        }
+                    }
+                    int32_t *out = acc.data() + (((n * obn + ob) * oh + yi) * ow + xj) * bn * bo;
+                    for (int64_t k = 0; k < bn * bo; ++k) out[k] = wrap32(sums[size_t(k)]);
+                }
+    return finish_tail<TOut>(acc, result, steps, operands);
+}
+
+// tile.pool: max (padding never wins: it counts as the minimum int32) or sum (padding
+// adds 0; 32-bit wrap-around) over kernel windows of a blocked input, then the tail.
+template <class TOut, class TX>
+Tensor<TOut> tile_pool(const Tensor<TX> &x, bool is_max, const std::vector<int64_t> &kernel, const std::vector<int64_t> &strides,
+                       const std::vector<int64_t> &pads, const BlockedResult &result, const std::vector<AluStep> &steps,
+                       const std::vector<TailOperand> &operands) {
+    const int64_t nb = x.shape[0], cb = x.shape[1], h = x.shape[2], wd = x.shape[3], inner = x.shape[4] * x.shape[5];
+    const int64_t oh = result.shape[2], ow = result.shape[3];
+    std::vector<int32_t> acc(size_t(element_count(result.shape)));
+    const int64_t fill = is_max ? int64_t(std::numeric_limits<int32_t>::min()) : 0;
+    for (int64_t plane = 0; plane < nb * cb; ++plane)
+        for (int64_t yi = 0; yi < oh; ++yi)
+            for (int64_t xj = 0; xj < ow; ++xj)
+                for (int64_t k = 0; k < inner; ++k) {
+                    int64_t v = 0;
+                    for (int64_t dy = 0; dy < kernel[0]; ++dy)
+                        for (int64_t dx = 0; dx < kernel[1]; ++dx) {
+                            const int64_t row = yi * strides[0] - pads[0] + dy, col = xj * strides[1] - pads[1] + dx;
+                            const bool inside = row >= 0 && row < h && col >= 0 && col < wd;
+                            const int64_t tap = inside ? int64_t(x.data[size_t(((plane * h + row) * wd + col) * inner + k)]) : fill;
+                            if (dy == 0 && dx == 0) v = tap;
+                            else v = is_max ? std::max(v, tap) : int64_t(wrap32(v + tap));
+                        }
+                    acc[size_t(((plane * oh + yi) * ow + xj) * inner + k)] = wrap32(v);
+                }
+    return finish_tail<TOut>(acc, result, steps, operands);
+}
+
+// tile.alu: the tail on each element of a blocked ACC-side input.
+template <class TOut, class TX>
+Tensor<TOut> tile_alu(const Tensor<TX> &x, const BlockedResult &result, const std::vector<AluStep> &steps,
+                      const std::vector<TailOperand> &operands) {
+    std::vector<int32_t> acc(x.data.size());
+    for (size_t i = 0; i < acc.size(); ++i) acc[i] = wrap32(int64_t(x.data[i]));
+    return finish_tail<TOut>(acc, result, steps, operands);
+}
+
 // ------------------------------------------------------------------ command line
 struct Arguments {
     std::string artifact, kernel, device, sram = "auto";

@@ -40,7 +40,7 @@
 // ARTIFACT:   c000_instructions.bin
 // ARTIFACT:   manifest.json
 
-// BAD-OP: canopy-opt: error: opencl-host: host op 'graph.sigmoid' (result %r) in @main is not supported by the C++ runtime (supported: graph.add, graph.constant, graph.conv_integer, graph.dequantize_linear, graph.flatten, graph.max_pool, graph.pad, graph.quantize_linear, graph.relu, graph.requantize, graph.reshape, tile.pack, tile.unpack); use -t canopy-artifact and the Python runtime
+// BAD-OP: canopy-opt: error: opencl-host: host op 'graph.sigmoid' (result %r) in @main is not supported by the C++ runtime (supported: graph.add, graph.constant, graph.conv_integer, graph.dequantize_linear, graph.flatten, graph.max_pool, graph.pad, graph.quantize_linear, graph.relu, graph.requantize, graph.reshape, tile.alu, tile.conv, tile.pack, tile.pool, tile.unpack); use -t canopy-artifact and the Python runtime
 // NO-DIR: canopy-opt: error: target 'opencl-host' writes a directory; give -o DIR
 
 builtin.module attributes {tile.config = "tiny"} {
