@@ -19,7 +19,6 @@ tests fail saying so, never skip. Takes about 22 s (five g++ builds of ~3 s, the
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -42,7 +41,6 @@ from canopy_mlir.tools.opt import main as opt_main
 
 ROOT = Path(__file__).parents[2]
 MODELS = ROOT / "examples" / "models"
-_SCRIPT = ROOT / "tests" / "filecheck" / "tools" / "Inputs" / "make_small_cnn.py"
 INSTALL_HINT = "install them with: apt-get install -y g++ ocl-icd-opencl-dev"
 
 
@@ -115,15 +113,8 @@ def digits():
 
 
 @pytest.fixture(scope="module")
-def small_cnn(tmp_path_factory: pytest.TempPathFactory):
-    pytest.importorskip("onnxruntime.quantization")
-    spec = importlib.util.spec_from_file_location("make_small_cnn", _SCRIPT)
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    tmp = tmp_path_factory.mktemp("cnn")
-    script.main(str(tmp / "float.onnx"), str(tmp / "qdq.onnx"))
-    return canopy_compile(tmp / "qdq.onnx", "tiny")
+def small_cnn(small_cnn_paths: dict[str, Path]):
+    return canopy_compile(small_cnn_paths["qdq"], "tiny")
 
 
 def test_digits_cnn_runs_bit_exact_on_pocl(digits, pocl_env, tmp_path: Path) -> None:

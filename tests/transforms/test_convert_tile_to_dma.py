@@ -15,7 +15,6 @@ Takes ~5 s (each case is lowered once, PoCL case included); the light ResNet-50
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from pathlib import Path
 
@@ -43,7 +42,6 @@ from canopy_mlir.transforms.convert_tile_to_dma import (
 
 pytest.importorskip("onnxruntime.quantization")
 
-_SCRIPT = Path(__file__).parents[1] / "filecheck" / "tools" / "Inputs" / "make_small_cnn.py"
 
 CASES = [
     ("qdq", "intelfocl", ""),
@@ -63,14 +61,8 @@ def _have_opencl() -> bool:
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, onnx.ModelProto]:
-    spec = importlib.util.spec_from_file_location("make_small_cnn", _SCRIPT)
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    tmp = tmp_path_factory.mktemp("cnn")
-    script.main(str(tmp / "float.onnx"), str(tmp / "qdq.onnx"))
-    return {"float": onnx.load(tmp / "float.onnx"), "qdq": onnx.load(tmp / "qdq.onnx")}
+def models(small_cnn_paths: dict[str, Path]) -> dict[str, onnx.ModelProto]:
+    return {kind: onnx.load(path) for kind, path in small_cnn_paths.items()}
 
 
 def _pipelines(config: str, quantize: str) -> tuple[str, str]:
