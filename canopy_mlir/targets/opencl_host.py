@@ -436,28 +436,22 @@ def _grouped_args(blocked: tile.BlockedType) -> str | None:
     return f"{_dims(starts)}, {blocked.group_count}"
 
 
-def _emit_pack(e: _Emitter, op: Operation) -> None:
-    assert isinstance(op, tile.PackOp)
-    blocked = _blocked(op, op.result.type)
-    if tuple(_shape(op.input.type)) != tuple(blocked.tensor_shape):
-        raise _fail(op, f"input shape {_shape(op.input.type)} differs from {blocked}'s {blocked.tensor_shape}")
-    _cpp_type(op.input.type, op, "the input")
+def _emit_layout(e: _Emitter, op: Operation) -> None:
+    """tile.pack (logical -> blocked) or tile.unpack (blocked -> logical)."""
+    assert isinstance(op, tile.PackOp | tile.UnpackOp)
+    packing = isinstance(op, tile.PackOp)
+    source, result = op.input, op.result
+    blocked = _blocked(op, result.type if packing else source.type)
+    logical, what = (source, "input") if packing else (result, "result")
+    if tuple(_shape(logical.type)) != tuple(blocked.tensor_shape):
+        raise _fail(op, f"{what} shape {_shape(logical.type)} differs from {blocked}'s {blocked.tensor_shape}")
+    _cpp_type(logical.type, op, f"the {what}")
+    target = blocked.blocked_shape if packing else blocked.tensor_shape
+    function = "pack" if packing else "unpack"
     grouped = _grouped_args(blocked)
-    call = (f"canopy::pack({e.name(op.input)}, {_dims(blocked.blocked_shape)})" if grouped is None else
-            f"canopy::pack_grouped({e.name(op.input)}, {_dims(blocked.blocked_shape)}, {grouped})")
-    e.step(op, f"const auto {e.define(op.result)} = {call};")
-
-
-def _emit_unpack(e: _Emitter, op: Operation) -> None:
-    assert isinstance(op, tile.UnpackOp)
-    blocked = _blocked(op, op.input.type)
-    if tuple(_shape(op.result.type)) != tuple(blocked.tensor_shape):
-        raise _fail(op, f"result shape {_shape(op.result.type)} differs from {blocked}'s {blocked.tensor_shape}")
-    _cpp_type(op.result.type, op, "the result")
-    grouped = _grouped_args(blocked)
-    call = (f"canopy::unpack({e.name(op.input)}, {_dims(blocked.tensor_shape)})" if grouped is None else
-            f"canopy::unpack_grouped({e.name(op.input)}, {_dims(blocked.tensor_shape)}, {grouped})")
-    e.step(op, f"const auto {e.define(op.result)} = {call};")
+    call = (f"canopy::{function}({e.name(source)}, {_dims(target)})" if grouped is None else
+            f"canopy::{function}_grouped({e.name(source)}, {_dims(target)}, {grouped})")
+    e.step(op, f"const auto {e.define(result)} = {call};")
 
 
 _ALU_OPCODES = {"min": "kAluMin", "max": "kAluMax", "add": "kAluAdd", "mul": "kAluMul", "shr": "kAluShr"}
@@ -564,8 +558,8 @@ _HANDLERS: dict[str, Callable[[_Emitter, Operation], None]] = {
     "graph.relu": _emit_relu,
     "graph.max_pool": _emit_max_pool,
     "graph.pad": _emit_pad,
-    "tile.pack": _emit_pack,
-    "tile.unpack": _emit_unpack,
+    "tile.pack": _emit_layout,
+    "tile.unpack": _emit_layout,
     "tile.conv": _emit_tile_conv,
     "tile.pool": _emit_tile_pool,
     "tile.alu": _emit_tile_alu,

@@ -25,13 +25,12 @@ from xdsl.dialects.builtin import ModuleOp
 
 from canopy_mlir.dialects import dma, tile
 from canopy_mlir.frontend.onnx_importer import import_onnx
-from canopy_mlir.hw import INSN_BYTES, load_config
+from canopy_mlir.hw import load_config
 from canopy_mlir.interpreters.graph_interpreter import run_graph
 from canopy_mlir.interpreters.tile_interpreter import run_tile
 from canopy_mlir.isa_codegen import lower_alu, lower_conv, lower_pool
 from canopy_mlir.runtime.card import CardError, open_card, opencl_devices
 from canopy_mlir.runtime.dma_executor import DmaProgram
-from canopy_mlir.runtime.token_checker import ProgramView, check_tokens
 from canopy_mlir.tools.pipelines import NAMED_PIPELINES, apply_pipeline
 from canopy_mlir.transforms.convert_tile_to_dma import (
     ConvertTileToDma,
@@ -173,10 +172,9 @@ def test_every_program_passes_the_token_checker(models: dict, case) -> None:
     program = DmaProgram(lowered, card)
     launches = [op for op in _main(lowered).walk() if isinstance(op, dma.LaunchOp)]
     assert launches
-    for launch in launches:
-        first = program.buffer(launch.instructions).offset // INSN_BYTES + launch.first_index
-        view = ProgramView.from_pool(card.config, card.pool, first, launch.insn_count)
-        report = check_tokens(view)
+    reports = program.token_reports()
+    assert [launch for launch, _ in reports] == launches
+    for _, report in reports:
         assert report.ok and not report.warnings, str(report)
     program.close()
 

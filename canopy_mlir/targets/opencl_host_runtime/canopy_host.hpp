@@ -702,41 +702,42 @@ template <class T> Tensor<T> unpack(const Tensor<T> &x, const Shape &logical) {
 // tile.pack / tile.unpack of a grouped !tile.wgt: the dense-equivalent weight (zero
 // outside each output's group) in each output block's `reduction` blocks from starts[ob]
 // (tile_interpreter._pack_grouped / _unpack_grouped). `logical` is [O, C/G, KH, KW].
-template <class T>
-Tensor<T> pack_grouped(const Tensor<T> &x, const Shape &blocked, const std::vector<int64_t> &starts, int64_t groups) {
+// Visits every element of the blocked weight [OB, R, KH, KW, BO, BI] with its index in
+// the logical [O, C/G, KH, KW] weight, or -1 where the blocked element is padding.
+template <class Visit>
+void for_each_grouped(const Shape &blocked, const Shape &logical, const std::vector<int64_t> &starts,
+                      int64_t groups, Visit visit) {
     const int64_t ob_n = blocked[0], red = blocked[1], kk = blocked[2] * blocked[3], bo = blocked[4], bi = blocked[5];
-    const int64_t o = x.shape[0], pg = x.shape[1], per_out = o / groups;
-    Tensor<T> y(blocked, T(0));
+    const int64_t o = logical[0], pg = logical[1], per_out = o / groups;
     for (int64_t ob = 0; ob < ob_n; ++ob)
         for (int64_t r = 0; r < red; ++r)
             for (int64_t s = 0; s < kk; ++s)
                 for (int64_t j = 0; j < bo; ++j)
                     for (int64_t i = 0; i < bi; ++i) {
                         const int64_t oc = ob * bo + j, ic = (starts[size_t(ob)] + r) * bi + i;
-                        if (oc >= o) continue;
-                        const int64_t local = ic - (oc / per_out) * pg;
-                        if (local < 0 || local >= pg) continue;
-                        y.data[size_t((((ob * red + r) * kk + s) * bo + j) * bi + i)] = x.data[size_t((oc * pg + local) * kk + s)];
+                        const int64_t local = oc < o ? ic - (oc / per_out) * pg : -1;
+                        const bool inside = local >= 0 && local < pg;
+                        visit(size_t((((ob * red + r) * kk + s) * bo + j) * bi + i),
+                              inside ? int64_t((oc * pg + local) * kk + s) : int64_t(-1));
                     }
+}
+
+template <class T>
+Tensor<T> pack_grouped(const Tensor<T> &x, const Shape &blocked, const std::vector<int64_t> &starts, int64_t groups) {
+    Tensor<T> y(blocked, T(0));
+    for_each_grouped(blocked, x.shape, starts, groups, [&](size_t b, int64_t l) {
+        if (l >= 0) y.data[b] = x.data[size_t(l)];
+    });
     return y;
 }
 
 template <class T>
 Tensor<T> unpack_grouped(const Tensor<T> &x, const Shape &logical, const std::vector<int64_t> &starts, int64_t groups) {
-    const int64_t ob_n = x.shape[0], red = x.shape[1], kk = x.shape[2] * x.shape[3], bo = x.shape[4], bi = x.shape[5];
-    const int64_t o = logical[0], pg = logical[1], per_out = o / groups;
     Tensor<T> y(logical, T(0));
-    for (int64_t ob = 0; ob < ob_n; ++ob)
-        for (int64_t r = 0; r < red; ++r)
-            for (int64_t s = 0; s < kk; ++s)
-                for (int64_t j = 0; j < bo; ++j)
-                    for (int64_t i = 0; i < bi; ++i) {
-                        const int64_t oc = ob * bo + j, ic = (starts[size_t(ob)] + r) * bi + i;
-                        const T v = x.data[size_t((((ob * red + r) * kk + s) * bo + j) * bi + i)];
-                        const int64_t local = oc < o ? ic - (oc / per_out) * pg : -1;
-                        if (local >= 0 && local < pg) y.data[size_t((oc * pg + local) * kk + s)] = v;
-                        else if (v != T(0)) fail("tile.unpack: the padding of a grouped weight is not zero");
-                    }
+    for_each_grouped(x.shape, logical, starts, groups, [&](size_t b, int64_t l) {
+        if (l >= 0) y.data[size_t(l)] = x.data[b];
+        else if (x.data[b] != T(0)) fail("tile.unpack: the padding of a grouped weight is not zero");
+    });
     return y;
 }
 
