@@ -40,8 +40,8 @@ from xdsl.dialects.func import FuncOp
 from canopy_mlir.dialects import dma, make_context
 from canopy_mlir.frontend.onnx_importer import import_onnx
 from canopy_mlir.hw import INSN_BYTES, ConfigError, HardwareConfig, load_config
-from canopy_mlir.isa_format import GemmInsn, Module, decode_instructions, decode_uops
-from canopy_mlir.runtime.timing import estimate_cycles
+from canopy_mlir.isa_format import GemmInsn, Module, StoreInsn, decode_instructions, decode_uops
+from canopy_mlir.runtime.timing import ALU_CYCLES_PER_STEP, estimate_cycles
 from canopy_mlir.runtime.token_checker import ProgramView
 from canopy_mlir.tools import pipelines
 from canopy_mlir.transforms.dma_plan_memory import POOL_BYTES_ATTR
@@ -91,6 +91,8 @@ class LaunchTiming:
     compute: int
     store: int
     alu: int
+    stored: int
+    """OUT elements (BATCH x BLOCK_OUT vectors) the program stores."""
 
     @property
     def utilisation(self) -> float:
@@ -114,10 +116,11 @@ def launch_timings(module, config: HardwareConfig) -> list[LaunchTiming]:
         kernel = op.attributes.get("dma.kernel")
         name = kernel.data if kernel is not None else "launch"
         bound = sum(i.steps for i in insns if isinstance(i, GemmInsn) and not i.reset)
+        stored = sum(i.y_size * i.x_size for i in insns if isinstance(i, StoreInsn))
         busy = report.busy_cycles
         timings.append(LaunchTiming(f"{len(timings):3d} {name}", bound, report.total_cycles,
                                     busy[Module.LOAD], busy[Module.COMPUTE], busy[Module.STORE],
-                                    report.alu_cycles))
+                                    report.alu_cycles, stored))
     return timings
 
 
@@ -155,6 +158,30 @@ def onnxruntime_seconds(model: onnx.ModelProto, x: np.ndarray) -> tuple[float, n
     return time.perf_counter() - start, outputs[-1]
 
 
+def print_alu_floor(convs: list[LaunchTiming]) -> None:
+    """The best utilisation any program for these conv layers could reach on this core.
+
+    Every int8 result element leaves an int32 accumulator through at least one ALU step
+    (a right shift; a requantize also clamps: max and min), each ALU_CYCLES_PER_STEP
+    cycles per BATCH x BLOCK_OUT vector on the compute module, in series with the
+    GEMMs (VTA's compute module runs one instruction at a time; its ALU loop has II = 2).
+    With the GEMMs at exactly the compute bound and every load and store hidden, the
+    cycles are at least ``bound + steps * ALU_CYCLES_PER_STEP * stored``: a floor that
+    no tiling, schedule or quantization with that many steps per output can beat."""
+    bound = sum(t.bound for t in convs)
+    stored = sum(t.stored for t in convs)
+    floors = []
+    for steps in (1, 3):
+        floors.append(f"{steps} step{'s' if steps > 1 else ''} "
+                      f"{100 * bound / max(bound + steps * ALU_CYCLES_PER_STEP * stored, 1):.1f}%")
+    short = [t for t in convs if t.bound < 4 * ALU_CYCLES_PER_STEP * t.stored]
+    print(f"ALU floor of the conv layers ({stored:,} output vectors, {bound / max(stored, 1):.1f} GEMM "
+          f"cycles each on average): best possible utilisation with one ALU step per output "
+          f"vector (a shift) {floors[0]}, with three (shift, max, min) {floors[1]}; "
+          f"{len(short)} of {len(convs)} layers have fewer GEMM cycles per output vector than "
+          f"a 4-step requantize's {4 * ALU_CYCLES_PER_STEP} ALU cycles")
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
@@ -186,6 +213,7 @@ def report(title: str, model: onnx.ModelProto, input_shape: tuple[int, ...], con
               f"cycles ({cycles / (config.clock_mhz * 1e3):.2f} ms at {config.clock_mhz:g} MHz), "
               f"ALU {alu:,}; utilisation {100 * util:.1f}% (ceiling with the ALU tails in series "
               f"on the compute module, all else hidden: {100 * bound / max(bound + alu, 1):.1f}%)")
+    print_alu_floor([t for t in layers if t.bound])
     if run:
         x = np.random.default_rng(1).standard_normal(input_shape, dtype=np.float32)
         card_s, card_out = pocl_seconds(module, config_name, x)

@@ -30,6 +30,31 @@ from canopy_mlir.isa_format import (
 )
 
 
+BYTE_PLANES = 4
+"""An i32 result leaves the core as four int8 planes: STORE writes only the low 8 bits
+of OUT, so the program stores the accumulator, shifts it right by 8 on the ALU, stores
+again, and so on (docs/isa-codegen.md, "i32 results"). Plane ``k`` holds bits
+``8k .. 8k+7`` of every element, in the OUT layout, planes one after the other."""
+
+
+def join_byte_planes(planes: np.ndarray) -> np.ndarray:
+    """The int32 elements whose byte planes are ``planes`` (``(BYTE_PLANES, n)`` int8 or
+    uint8, plane 0 the least significant): the card's i32 results, reassembled."""
+    planes = np.asarray(planes).view(np.uint8).astype(np.uint32)
+    if planes.shape[0] != BYTE_PLANES:
+        raise ValueError(f"expected {BYTE_PLANES} byte planes, got {planes.shape[0]}")
+    word = planes[0] | planes[1] << 8 | planes[2] << 16 | planes[3] << 24
+    return word.view(np.int32)
+
+
+def split_byte_planes(values: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`join_byte_planes`: ``(BYTE_PLANES, n)`` int8 planes of
+    ``values`` (int32, flattened)."""
+    words = np.ascontiguousarray(values, dtype=np.int32).reshape(-1).view(np.uint32)
+    return np.stack([(words >> (8 * k)).astype(np.uint8).view(np.int8)
+                     for k in range(BYTE_PLANES)])
+
+
 class IsaError(ValueError):
     """An instruction that is not valid for the hardware config.
 

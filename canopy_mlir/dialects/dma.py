@@ -32,6 +32,7 @@ from xdsl.dialects.builtin import (
     IntegerAttr,
     StringAttr,
     TensorType,
+    UnitAttr,
     i64,
 )
 from xdsl.ir import (
@@ -380,6 +381,12 @@ def _verify_span(op: Operation, host: Attribute, buffer: SSAValue, offset: int, 
         )
 
 
+def _element_type(type_: Attribute) -> Attribute | None:
+    """The element type of a tensor or tile blocked type (else None)."""
+    element = getattr(type_, "element_type", None)
+    return element if isinstance(element, Attribute) else None
+
+
 def _parse_at(parser: Parser) -> int:
     if parser.parse_optional_keyword("at") is None:
         return 0
@@ -449,24 +456,44 @@ class CopyToCardOp(IRDLOperation):
 
 @irdl_op_definition
 class CopyToHostOp(IRDLOperation):
-    """Card -> host: a host value of the result type read from ``offset`` in a buffer."""
+    """Card -> host: a host value of the result type read from ``offset`` in a buffer.
+
+    ``byte_planes``: the buffer holds the value's int32 elements as four int8 planes (a
+    card program's i32 result: STORE writes 8 bits, see
+    ``canopy_mlir.isa_semantics.BYTE_PLANES``); the copy reassembles them. The same
+    number of bytes either way.
+    """
 
     name = "dma.copy_to_host"
     buffer = operand_def(BufferType)
     offset = prop_def(IntegerAttr)
+    byte_planes = opt_prop_def(UnitAttr)
     result = result_def(Attribute)
 
-    def __init__(self, buffer: SSAValue | Operation, result_type: Attribute, offset: int = 0) -> None:
-        super().__init__(operands=[buffer], result_types=[result_type],
-                         properties={"offset": IntegerAttr(offset, i64)})
+    def __init__(self, buffer: SSAValue | Operation, result_type: Attribute, offset: int = 0,
+                 byte_planes: bool = False) -> None:
+        properties: dict[str, Attribute] = {"offset": IntegerAttr(offset, i64)}
+        if byte_planes:
+            properties["byte_planes"] = UnitAttr()
+        super().__init__(operands=[buffer], result_types=[result_type], properties=properties)
+
+    @property
+    def planar(self) -> bool:
+        return self.byte_planes is not None
 
     def verify_(self) -> None:
         _verify_span(self, self.result.type, self.buffer, self.offset.value.data, "copied to the host")
+        if self.planar and getattr(_element_type(self.result.type), "bitwidth", None) != 32:
+            raise VerifyException(
+                f"dma.copy_to_host: byte_planes reassembles 32-bit elements, but the result "
+                f"type is {self.result.type}")
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
         printer.print_operand(self.buffer)
         _print_at(printer, self.offset.value.data)
+        if self.planar:
+            printer.print_string(" byte_planes")
         _print_attr_dict(printer, self)
         printer.print_string(" : ")
         printer.print_attribute(self.buffer.type)
@@ -477,6 +504,9 @@ class CopyToHostOp(IRDLOperation):
     def parse(cls, parser: Parser) -> CopyToHostOp:
         buffer = parser.parse_unresolved_operand()
         offset = _parse_at(parser)
+        properties: dict[str, Attribute] = {"offset": IntegerAttr(offset, i64)}
+        if parser.parse_optional_keyword("byte_planes") is not None:
+            properties["byte_planes"] = UnitAttr()
         attributes = parser.parse_optional_attr_dict()
         parser.parse_punctuation(":")
         buffer_type = parser.parse_type()
@@ -485,7 +515,7 @@ class CopyToHostOp(IRDLOperation):
         return cls.create(
             operands=[parser.resolve_operand(buffer, buffer_type)],
             result_types=[result_type],
-            properties={"offset": IntegerAttr(offset, i64)},
+            properties=properties,
             attributes=attributes,
         )
 

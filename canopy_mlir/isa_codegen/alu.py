@@ -80,7 +80,7 @@ class AluSpec(TailOperands):
 
     def dram_elements(self) -> dict[str, int]:
         (h, w), nb, cb = self.out_hw, self.batch_blocks, self.out_blocks
-        sizes = {"input": nb * cb * h * w, "output": nb * cb * h * w}
+        sizes = {"input": nb * cb * h * w, "output": nb * cb * h * w * self.output_planes}
         for j, kind in enumerate(self.tail_kinds):
             sizes[f"tail{j}"] = nb * cb * (1 if kind == "chan" else h * w)
         return sizes

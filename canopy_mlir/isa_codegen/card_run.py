@@ -27,7 +27,7 @@ from canopy_mlir.isa_codegen.tail import (
     padding_starts,
 )
 from canopy_mlir.isa_format import MemoryType
-from canopy_mlir.isa_semantics import dram_elem_bytes
+from canopy_mlir.isa_semantics import dram_elem_bytes, join_byte_planes
 
 
 @dataclass
@@ -111,9 +111,14 @@ def _run(card, spec, lower: Callable, images: dict, tail_arrays: Sequence[np.nda
     insn_offset = insn_buf.element_index(INSN_BYTES)
     card.run(insn_offset, len(program.instructions))
     oh, ow = spec.out_hw
-    dtype = np.uint8 if spec.result_element == "ui8" else np.int8
     shape = (spec.batch_blocks, spec.out_blocks, oh, ow, config.batch, config.block_out)
-    result = card.read(out_buf, dtype, int(np.prod(shape))).reshape(shape)
+    count = int(np.prod(shape))
+    if spec.output_planes > 1:  # an i32 result, stored as byte planes
+        planes = card.read(out_buf, np.int8, spec.output_planes * count)
+        result = join_byte_planes(planes.reshape(spec.output_planes, count)).reshape(shape)
+    else:
+        dtype = np.uint8 if spec.result_element == "ui8" else np.int8
+        result = card.read(out_buf, dtype, count).reshape(shape)
     return OpRun(program, placement, result, insn_offset)
 
 

@@ -125,7 +125,7 @@ class ConvSpec(TailOperands):
         (h, w), (oh, ow), (kh, kw) = self.in_hw, self.out_hw, self.kernel
         nb, ob = self.batch_blocks, self.out_blocks
         sizes = {"input": nb * self.in_blocks * h * w, "weight": ob * self.reduction * kh * kw,
-                 "output": nb * ob * oh * ow}
+                 "output": nb * ob * oh * ow * self.output_planes}
         for j, kind in enumerate(self.tail_kinds):
             sizes[f"tail{j}"] = nb * ob * (1 if kind == "chan" else oh * ow)
         return sizes

@@ -106,7 +106,7 @@ class PoolSpec(TailOperands):
 
     def dram_elements(self) -> dict[str, int]:
         (h, w), (oh, ow), nb, cb = self.in_hw, self.out_hw, self.batch_blocks, self.out_blocks
-        sizes = {"input": nb * cb * h * w, "output": nb * cb * oh * ow}
+        sizes = {"input": nb * cb * h * w, "output": nb * cb * oh * ow * self.output_planes}
         for j, kind in enumerate(self.tail_kinds):
             sizes[f"tail{j}"] = nb * cb * (1 if kind == "chan" else oh * ow)
         return sizes

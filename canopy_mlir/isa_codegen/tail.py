@@ -35,6 +35,7 @@ from canopy_mlir.isa_format import (
     StoreInsn,
     Uop,
 )
+from canopy_mlir.isa_semantics import BYTE_PLANES
 from canopy_mlir.runtime.timing import (
     ALU_CYCLES_PER_STEP,
     ALU_OVERHEAD_CYCLES,
@@ -71,6 +72,12 @@ class TailOperands:
     @property
     def input_memory(self) -> MemoryType:
         return MemoryType.ACC_8BIT if self.input_kind == "act" else MemoryType.ACC
+
+    @property
+    def output_planes(self) -> int:
+        """STOREs per output element: 1 for an i8/ui8 result, BYTE_PLANES for an i32
+        one (``result_element`` None), stored as byte planes."""
+        return 1 if getattr(self, "result_element", "i8") is not None else BYTE_PLANES
 
 
 def tail_kind(type_) -> str:
@@ -126,11 +133,10 @@ def without_noop_clamps(tail: Sequence[tile.AluStep], lo: int, hi: int) -> tuple
 
 def tail_problem(tail: Sequence[tile.AluStep], kinds: Sequence[str], result_element: str | None,
                  logical: tuple[int, int], config: HardwareConfig) -> str | None:
-    """Why a result with this tail cannot be stored exactly (naming the property), or None."""
-    if result_element is None:
-        return ("result: an i32 (!tile.acc) result cannot be stored, since STORE writes only "
-                "the int8 OUT buffer (docs/isa.md); give the op an i8/ui8 result with a "
-                "clamping tail")
+    """Why a result with this tail cannot be stored exactly (naming the property), or None.
+
+    Every result can: an i8/ui8 one as the low 8 bits of OUT, an i32 one (``None``) as
+    BYTE_PLANES byte planes."""
     if any(k not in TAIL_KINDS for k in kinds):
         return f"tail operands: unknown kinds {tuple(kinds)}"
     return None
@@ -182,6 +188,16 @@ def checked_spec(spec, problem: str | None, placement: DramPlacement, config: Ha
     per tail operand."""
     if problem is not None:
         raise IsaCodegenError(f"{spec.name}: cannot lower to instructions: {problem}")
+    if spec.output_planes > 1 and spec.buffers != 1:
+        # The byte planes of a tile alternate ALU shifts and STOREs, each waiting for
+        # the other through the compute <-> store token queues; a second ACC/OUT slot
+        # would leave the next tile's "slot free" token in the queue, which the first
+        # shift would take instead of its plane's.
+        spec = replace(spec, buffers=1)
+    if spec.output_planes > 1 and not spec.tail:
+        # Plane 0 is OUT as the last GEMM/ALU write left it; a tile whose window lies
+        # wholly in the padding gets only a reset, which leaves OUT unspecified.
+        spec = replace(spec, tail=(tile.AluStep("shr", imm=0),))
     if len(placement.tail) != len(spec.tail_kinds):
         raise IsaCodegenError(
             f"{spec.name}: the placement has {len(placement.tail)} tail addresses for "
@@ -440,15 +456,42 @@ class TileLowering:
 
     # ----------------------------------------------------------- store module
     def _emit_stores(self, t: OutputTile) -> None:
+        """The tile's STOREs (one per channel block), releasing its ACC/OUT slot.
+
+        An i32 result goes out as byte planes: STORE plane 0 (OUT holds the low byte),
+        then per further plane an ALU ``shr 8`` (it waits for the previous plane's
+        STOREs, which hand the slot back, and rewrites OUT) and that plane's STOREs to
+        the next plane of the output buffer (``plane_elements`` further on)."""
+        spec = self.spec
+        count = len(self.tiles)
+        release = t.index + self.nbuf < count or t.index == count - 1
+        planes = spec.output_planes
+        for plane in range(planes):
+            if plane:
+                self._emit_shift(t, 8)
+            last = plane == planes - 1
+            stores = self._plane_stores(t, plane)
+            for insn in self._flag_group(stores, {"pop_prev": True},
+                                         {"push_prev": release if last else True}):
+                self._emit(insn)
+
+    def _plane_stores(self, t: OutputTile, plane: int) -> list[Instruction]:
         spec = self.spec
         out_h, out_w = spec.out_hw
         acc, oc_stride = self._acc_base(t), self._oc_stride(t)
-        stores: list[Instruction] = []
-        for o in range(t.toc):
-            dram = self.at.output + ((t.nb * spec.out_blocks + t.ob0 + o) * out_h + t.y0) * out_w + t.x0
-            stores.append(StoreInsn(sram_base=acc + o * oc_stride, dram_base=dram,
-                                    y_size=t.th, x_size=t.tw, x_stride=out_w))
-        count = len(self.tiles)
-        push = t.index + self.nbuf < count or t.index == count - 1
-        for insn in self._flag_group(stores, {"pop_prev": True}, {"push_prev": push}):
-            self._emit(insn)
+        base = self.at.output + plane * spec.batch_blocks * spec.out_blocks * out_h * out_w
+        return [StoreInsn(sram_base=acc + o * oc_stride,
+                          dram_base=base + ((t.nb * spec.out_blocks + t.ob0 + o) * out_h + t.y0) * out_w + t.x0,
+                          y_size=t.th, x_size=t.tw, x_stride=out_w)
+                for o in range(t.toc)]
+
+    def _emit_shift(self, t: OutputTile, bits: int) -> None:
+        """ALU ``shr bits`` over the tile, after the store module hands the slot back
+        (pop store->compute), before the next plane's STOREs (push compute->store)."""
+        oc_stride = self._oc_stride(t)
+        uops = [Uop(dst=self._acc_base(t) + o * oc_stride) for o in range(t.toc)]
+        alu = AluInsn(alu_opcode=AluOpcode.SHR, use_imm=True, imm=bits,
+                      iter_out=t.th, iter_in=t.tw,
+                      dst_factor_out=t.tw if t.th > 1 else 0, dst_factor_in=1 if t.tw > 1 else 0,
+                      pop_next=True, push_next=True)
+        self._emit(alu, self.table.kernel(uops))

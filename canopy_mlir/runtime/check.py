@@ -41,6 +41,7 @@ from xdsl.ir import Operation, SSAValue
 from canopy_mlir.dialects import dma, graph, tile
 from canopy_mlir.hw import HardwareConfig
 from canopy_mlir.interpreters import graph_interpreter, tile_interpreter
+from canopy_mlir.isa_semantics import BYTE_PLANES, join_byte_planes
 from canopy_mlir.runtime.allocator import align_up
 from canopy_mlir.runtime.artifact import Artifact
 from canopy_mlir.runtime.card import CardError, open_card
@@ -129,7 +130,8 @@ def capture_tile(module: ModuleOp, inputs: Sequence[np.ndarray]) -> Captured:
 
 class _CardRecorder(_Recorder):
     """Also reads each launch's named output buffers back from the pool after its wait
-    (their layout is the tile compute result's of the same name)."""
+    (their layout is the tile compute result's of the same name; an i32 result as its
+    byte planes)."""
 
     def __init__(self, program: DmaProgram, layouts: Mapping[str, tile.BlockedType]):
         super().__init__()
@@ -149,7 +151,13 @@ class _CardRecorder(_Recorder):
             shape, dtype = tile_interpreter.blocked_shape_dtype(layout)
             placed = self.program.buffer(buffer)
             assert self.program.region is not None
-            data = self.program.card.read(self.program.region, dtype, int(np.prod(shape)), offset=placed.offset)
+            count = int(np.prod(shape))
+            if isinstance(layout, tile.AccType):  # card programs store i32 results as byte planes
+                planes = self.program.card.read(self.program.region, np.int8, BYTE_PLANES * count,
+                                                offset=placed.offset)
+                data = join_byte_planes(planes.reshape(BYTE_PLANES, count))
+            else:
+                data = self.program.card.read(self.program.region, dtype, count, offset=placed.offset)
             self.record(buffer, launch, tile_interpreter.unpack_array(np.asarray(data).reshape(shape), layout))
 
 

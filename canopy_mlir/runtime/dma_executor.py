@@ -37,7 +37,7 @@ from canopy_mlir.dialects import dma, tile
 from canopy_mlir.hw import INSN_BYTES
 from canopy_mlir.interpreters import graph_interpreter, tile_interpreter
 from canopy_mlir.isa_format import LoadInsn, MemoryType, StoreInsn
-from canopy_mlir.isa_semantics import dram_byte_range
+from canopy_mlir.isa_semantics import BYTE_PLANES, dram_byte_range, join_byte_planes
 from canopy_mlir.runtime.card import Card, CardError, DeviceBuffer
 from canopy_mlir.runtime.token_checker import ProgramView, TokenReport, check_tokens
 from canopy_mlir.tools.diagnostics import OpError
@@ -252,7 +252,12 @@ class DmaProgram:
         buffer = self.buffer(op.buffer)
         count = int(np.prod(shape, dtype=np.int64))
         assert self.region is not None
-        data = self.card.read(self.region, dtype, count, offset=buffer.offset + op.offset.value.data)
+        offset = buffer.offset + op.offset.value.data
+        if op.planar:
+            planes = self.card.read(self.region, np.int8, BYTE_PLANES * count, offset=offset)
+            data = join_byte_planes(planes.reshape(BYTE_PLANES, count))
+        else:
+            data = self.card.read(self.region, dtype, count, offset=offset)
         self.stats.bytes_to_host += data.nbytes
         return data.reshape(shape)
 

@@ -203,7 +203,11 @@ def _emit_copy_to_host(e: _Emitter, op: Operation) -> None:
     assert isinstance(op, dma.CopyToHostOp)
     cpp = _cpp_type(op.result.type, op, "the result")
     offset = f"{e.name(op.buffer)} + {op.offset.value.data}"
-    e.step(op, f"const auto {e.define(op.result)} = card.read_tensor<{cpp}>({offset}, {_dims(_shape(op.result.type))});")
+    dims = _dims(_shape(op.result.type))
+    if op.planar:
+        e.step(op, f"const auto {e.define(op.result)} = card.read_byte_planes({offset}, {dims});")
+        return
+    e.step(op, f"const auto {e.define(op.result)} = card.read_tensor<{cpp}>({offset}, {dims});")
 
 
 def _emit_launch(e: _Emitter, op: Operation) -> None:

@@ -146,6 +146,14 @@ _TO_TILE = (
     "graph-quantize,graph-uint8-to-int8,cse,dce,graph-partition,convert-graph-to-tile,canonicalize,cse,dce"
 )
 
+_PARTITION_OPTIONS = (
+    PipelineOption("first-conv-min-utilisation", ("graph-partition",),
+                   "least BLOCK_IN utilisation for an entry conv to go to the card (default 0.25)"),
+    PipelineOption("first-conv-min-channels", ("graph-partition",),
+                   "least input channels for an entry conv to go to the card (0: every one; "
+                   "overrides the utilisation threshold)"),
+)
+
 register_pipeline(
     "canopy-to-tile",
     _TO_TILE,
@@ -153,6 +161,7 @@ register_pipeline(
     options=(
         *(PipelineOption(name, ("graph-quantize",), help) for name, help in _QUANTIZE_OPTIONS),
         PipelineOption("config", ("graph-partition", "convert-graph-to-tile"), "hardware config"),
+        *_PARTITION_OPTIONS,
     ),
     optional=("graph-quantize",),
 )
@@ -163,6 +172,7 @@ _TO_DMA_OPTIONS = (
         "config", ("graph-partition", "convert-graph-to-tile", "convert-tile-to-dma"), "hardware config"
     ),
     PipelineOption("card-memory", ("convert-tile-to-dma",), "bytes of card memory the pool may use"),
+    *_PARTITION_OPTIONS,
 )
 
 for _name, _description in (

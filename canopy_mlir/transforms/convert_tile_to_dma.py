@@ -16,8 +16,11 @@ through ``convert-graph-to-tile`` (graph host ops, ``tile.pack`` / ``tile.unpack
   distinct content);
 * each compute op becomes a ``dma.launch`` of its own instruction and micro-op
   constants, followed by its ``dma.wait``;
-* compute ops the instruction generator refuses (an i32 ``!tile.acc`` result, pads over
-  15, ...) stay tile ops run on the host (``canopy.placement = "host"`` with the
+* an i32 (``!tile.acc``) result leaves the core as byte planes: its copy to the host is
+  ``dma.copy_to_host ... byte_planes`` (reassembled), and a card op reading it gets it
+  through the host (copied back in the ACC layout);
+* compute ops the instruction generator refuses (pads over 15, a tile that does not
+  fit, ...) stay tile ops run on the host (``canopy.placement = "host"`` with the
   generator's reason); their operands and results cross as above.
 
 Instructions hold absolute pool addresses, so they can only be encoded once the buffers
@@ -181,6 +184,8 @@ class _FunctionLowering:
     host: dict[SSAValue, SSAValue] = field(default_factory=dict)
     """card-made tile value -> its copy on the host."""
     card_made: set[SSAValue] = field(default_factory=set)
+    planar: set[SSAValue] = field(default_factory=set)
+    """card-made i32 values, held as byte planes (``isa_semantics.BYTE_PLANES``)."""
     constants: dict[tuple, SSAValue] = field(default_factory=dict)
     kernels: list[Kernel] = field(default_factory=list)
     lowered: list[Operation] = field(default_factory=list)
@@ -228,7 +233,7 @@ class _FunctionLowering:
     def _to_host(self, value: SSAValue, before: Operation) -> SSAValue:
         copy = self.host.get(value)
         if copy is None:
-            op = dma.CopyToHostOp(self.card[value], value.type)
+            op = dma.CopyToHostOp(self.card[value], value.type, byte_planes=value in self.planar)
             self.block.insert_op_before(op, before)
             copy = self.host[value] = op.result
             copy.name_hint = _hint(value, "host")
@@ -239,8 +244,15 @@ class _FunctionLowering:
     def _on_card_buffer(self, value: SSAValue, before: Operation, *memories: MemoryType) -> SSAValue:
         """The buffer holding ``value`` on the card; a host value is copied in once."""
         buffer = self.card.get(value)
-        if buffer is not None:
+        if buffer is not None and value not in self.planar:
             return buffer
+        if buffer is not None:
+            # An i32 result the card stored as byte planes: its consumers read int32
+            # elements, so it goes through the host once (reassembled) and back.
+            value = self._to_host(value, before)
+            cached = self.card.get(value)
+            if cached is not None:
+                return cached
         nbytes = dma.host_value_bytes(value.type)
         if nbytes is None:
             raise ConvertTileToDmaError(before, f"{before.name}: operand of type {value.type} "
@@ -358,6 +370,8 @@ class _FunctionLowering:
         self._launch(op, kind, spec, roles, tail)
         self.card[op.result] = output.result
         self.card_made.add(op.result)
+        if spec.output_planes > 1:
+            self.planar.add(op.result)
         self.lowered.append(op)
         record_statistic(self.owner, "launches")
 

@@ -39,14 +39,16 @@ def have_opencl() -> bool:
         return False
 
 
-def split_pipeline(config: str, quantize: str | None) -> tuple[str, str]:
+def split_pipeline(config: str, quantize: str | None, partition: str = "") -> tuple[str, str]:
     """``canopy-default`` as (integer-graph part, card part). ``quantize``: the
-    graph-quantize spec to run (float models), None to drop it (QDQ / integer models)."""
+    graph-quantize spec to run (float models), None to drop it (QDQ / integer models);
+    ``partition``: more graph-partition options (``first-conv-min-channels=0``)."""
     passes = NAMED_PIPELINES["canopy-default"].spec.split(",")
     cut = passes.index("graph-partition")
     integer = [quantize if p == "graph-quantize" else p for p in passes[:cut] if quantize or p != "graph-quantize"]
     configured = {"graph-partition", "convert-graph-to-tile", "convert-tile-to-dma"}
-    rest = [f'{p}{{config="{config}"}}' if p in configured else p for p in passes[cut:]]
+    rest = [f'{p}{{config="{config}"{" " + partition if partition and p == "graph-partition" else ""}}}'
+            if p in configured else p for p in passes[cut:]]
     return ",".join(integer), ",".join(rest)
 
 
@@ -65,8 +67,9 @@ class Compiled:
                 if "canopy.placement_reason" in op.attributes]
 
 
-def compile_model(model: onnx.ModelProto, quantize: str | None, config: str = CONFIG) -> Compiled:
-    integer_spec, card_spec = split_pipeline(config, quantize)
+def compile_model(model: onnx.ModelProto, quantize: str | None, config: str = CONFIG,
+                  partition: str = "") -> Compiled:
+    integer_spec, card_spec = split_pipeline(config, quantize, partition)
     start = time.perf_counter()
     integer = apply_pipeline(import_onnx(model), integer_spec)
     middle = time.perf_counter()

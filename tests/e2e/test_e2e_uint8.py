@@ -65,8 +65,8 @@ class Case:
     """Host GEMMs (conv_integer / matmul_integer, incl. average pools as depthwise convs)
     without the rewrite: all of them."""
     host_gemms_after: int
-    """With it: the RGB stem (3 of 16 input channels), and convs whose requantize needs a
-    32-bit multiplier (as for the same model quantized with QInt8 activations)."""
+    """With it: the RGB stem (3 of 16 input channels). (Convs whose requantize needs a
+    32-bit multiplier run on the card too, their i32 results stored as byte planes.)"""
     launches: int
     max_steps: float
     """Output quantization steps from onnxruntime's run of the QDQ model. The QInt8
@@ -76,7 +76,7 @@ class Case:
 
 CASES = [
     pytest.param(Case("small-cnn", _small_cnn, 5, 1, 5, 1.0), id="small-cnn"),
-    pytest.param(Case("resnet18-32", lambda: zoo.resnet18_style(32), 22, 3, 21, 4.0), id="resnet18-32"),
+    pytest.param(Case("resnet18-32", lambda: zoo.resnet18_style(32), 22, 1, 23, 4.0), id="resnet18-32"),
 ]
 
 

@@ -49,7 +49,7 @@ from canopy_mlir.isa_codegen import (
     run_conv_on_card,
     unsupported,
 )
-from canopy_mlir.isa_format import GemmInsn, LoadInsn, MemoryType, Module
+from canopy_mlir.isa_format import AluInsn, AluOpcode, GemmInsn, LoadInsn, MemoryType, Module, StoreInsn
 from canopy_mlir.runtime.card import SimulatedCard
 from canopy_mlir.runtime.timing import estimate_cycles
 from canopy_mlir.runtime.token_checker import ProgramView, check_tokens
@@ -77,9 +77,8 @@ def requant_tails(draw, max_operands=2):
 def conv_cases(draw, config_name, tail_strategy=None):
     """A random tile.conv that fits ``config_name``, its inputs and its module."""
     config = load_config(config_name)
-    random_tails = tails().filter(lambda t: t[2] is not None)  # an i32 result cannot be stored
-    if tail_strategy is None:
-        tail_strategy = st.one_of(requant_tails(), random_tails)
+    if tail_strategy is None:  # tails() draws i32 results too: stored as byte planes
+        tail_strategy = st.one_of(requant_tails(), tails())
     steps, specs, element = draw(tail_strategy)
     depthwise = draw(st.booleans())
     if depthwise:
@@ -332,9 +331,6 @@ def test_tile_entirely_in_padding_skips_its_gemm():
 def test_what_cannot_be_lowered_is_refused_with_the_reason():
     config = load_config("tiny")
     placement = DramPlacement(0, 0, 0, 0)
-    _, conv, _, _ = _conv("tiny", (1, 4, 4, 4), (4, 4, 3, 3), tile=[2, 2, 1, 1], element=None)
-    with pytest.raises(IsaCodegenError, match=r"tile.conv: .*i32 \(!tile.acc\) result cannot be stored"):
-        lower_conv(conv, config, placement)
     # 5 output channels: the padding channels 5..7 of tiny-b2's block of 8 would hold 3,
     # so the program needs a padding mask, and the placement must say where it is.
     _, conv, _, _ = _conv("tiny-b2", (1, 4, 4, 4), (5, 4, 1, 1), tile=[2, 2, 1, 1],
@@ -411,3 +407,23 @@ def test_reset_is_kept_where_the_bias_load_costs_more():
                                         buffers=2, steps=REQUANT, specs=["chan"])
     run = run_and_compare(SimulatedCard(load_config("intelfocl"), POOL_BYTES), module, conv, inputs, specs)
     assert not _bias_broadcasts(run.program) and len(_resets(run.program)) == 4
+
+
+@pytest.mark.parametrize("config_name", ["tiny", "tiny-b2"])
+def test_an_i32_result_is_stored_as_byte_planes(config_name):
+    # ConvInteger's shape: no tail, an i32 result: the accumulator leaves as four byte
+    # planes (STORE, then shr 8 + STORE three times), single-buffered so the shifts and
+    # stores hand the slot back and forth through the tokens; values far outside int8.
+    module, conv, inputs, specs = _conv(
+        config_name, (2, 6, 5, 5), (10, 6, 3, 3), pads=(1, 1, 1, 1), tile=[2, 3, 1, 1],
+        buffers=2, steps=[], specs=[], element=None)
+    config = load_config(config_name)
+    run = run_and_compare(SimulatedCard(config, POOL_BYTES), module, conv, inputs, specs)
+    shifts = [i for i in run.program.instructions if isinstance(i, AluInsn)]
+    stores = [i for i in run.program.instructions if isinstance(i, StoreInsn)]
+    # per tile: "shr 0" (writes OUT: a tile wholly in the padding has only a reset), then
+    # three "shr 8"; four plane STOREs per tile's channel block.
+    assert shifts and all(i.alu_opcode == AluOpcode.SHR for i in shifts)
+    assert [i.imm for i in shifts[:4]] == [0, 8, 8, 8]
+    assert len(stores) == len(shifts)
+    assert np.abs(run.result).max() > 1 << 16  # not just the int8 range

@@ -310,6 +310,21 @@ class Card {
         return t;
     }
 
+    // An i32 result the core stored as four byte planes (plane k: bits 8k..8k+7 of every
+    // element, planes one after the other; dma.copy_to_host ... byte_planes).
+    Tensor<int32_t> read_byte_planes(size_t offset, const Shape &shape) {
+        Tensor<int32_t> t(shape);
+        const size_t n = t.data.size();
+        std::vector<uint8_t> planes(4 * n);
+        read(offset, planes.data(), planes.size());
+        for (size_t i = 0; i < n; ++i) {
+            uint32_t word = 0;
+            for (size_t k = 0; k < 4; ++k) word |= uint32_t(planes[k * n + i]) << (8 * k);
+            t.data[i] = int32_t(word);
+        }
+        return t;
+    }
+
     // Enqueues instructions [first, first + count) (absolute 16-byte indices in the pool).
     cl_event launch(cl_uint first, cl_uint count) {
         CANOPY_CL(clSetKernelArg(kernel_, 0, sizeof(cl_uint), &count));

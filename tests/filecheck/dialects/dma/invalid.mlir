@@ -133,6 +133,14 @@ func.func @f() {
   func.return
 }
 
+// -----
+func.func @f() {
+  %a = dma.alloc activation align 4 : !dma.buffer<16>
+  // expected-error@+1 {{dma.copy_to_host: byte_planes reassembles 32-bit elements, but the result type is tensor<16xi8>}}
+  %r = dma.copy_to_host %a byte_planes : !dma.buffer<16> -> tensor<16xi8>
+  func.return
+}
+
 // ======== dma.launch ========
 // -----
 func.func @f() {

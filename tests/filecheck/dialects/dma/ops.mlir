@@ -54,6 +54,9 @@ func.func @gemm(%x: tensor<4x16xf32>) -> tensor<4x4xf32> attributes {tile.config
   // GENERIC: %r = "dma.copy_to_host"(%o) <{offset = 0 : i64}> : (!dma.buffer<16>) -> !tile.act<4x1x1x1x1x4xi8, n = 4, c = 4>
   %r2 = dma.copy_to_host %a at 60 : !dma.buffer<64> -> tensor<2x2xi8>
   // CHECK-NEXT: %r2 = dma.copy_to_host %a at 60 : !dma.buffer<64> -> tensor<2x2xi8>
+  %r3 = dma.copy_to_host %a at 32 byte_planes : !dma.buffer<64> -> tensor<2x4xi32>
+  // CHECK-NEXT: %r3 = dma.copy_to_host %a at 32 byte_planes : !dma.buffer<64> -> tensor<2x4xi32>
+  // GENERIC: %r3 = "dma.copy_to_host"(%a) <{offset = 32 : i64, byte_planes}> : (!dma.buffer<64>) -> tensor<2x4xi32>
   %y = tile.unpack %r : !tile.act<4x1x1x1x1x4xi8, n = 4, c = 4> -> tensor<4x4x1x1xi8>
   %y2 = graph.reshape %y {shape = [4, 4]} : (tensor<4x4x1x1xi8>) -> tensor<4x4xi8>
   %d = graph.dequantize_linear %y2, %s, %z : (tensor<4x4xi8>, tensor<f32>, tensor<i8>) -> tensor<4x4xf32>
