@@ -253,7 +253,9 @@ def compile(  # noqa: A001 - the API's name, as in the issue
     smoke tests only), an ``.npz`` path or a dict ``input name -> samples`` (stacked on a
     leading axis); without it every op stays on the host. A QDQ model needs none.
     ``quantize_options`` go to ``graph-quantize`` (``method``, ``per_channel``,
-    ``symmetric``, ``seed``, ``percentile``); ``card_memory`` bounds the card pool.
+    ``symmetric``, ``seed``, ``percentile``) and ``graph-partition``
+    (``first_conv_min_channels``: 0 sends every entry conv to the card,
+    ``first_conv_min_utilisation``); ``card_memory`` bounds the card pool.
     Raises :class:`CompileError` for what a user can fix.
     """
     from canopy_mlir.frontend.onnx_importer import import_onnx

@@ -23,12 +23,11 @@ from canopy_mlir.isa_format import (
     MemInstruction,
     MemoryType,
     Module,
-    StoreInsn,
     Opcode,
+    StoreInsn,
     decode_instructions,
     decode_opcodes,
 )
-
 
 BYTE_PLANES = 4
 """An i32 result leaves the core as four int8 planes: STORE writes only the low 8 bits

@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     calibration.add_argument("--calibration", help="an .npz of calibration inputs (float models)")
     calibration.add_argument("--calibration-random", type=int, metavar="N",
                              help="N random calibration inputs (smoke tests only)")
+    parser.add_argument("--first-conv-min-channels", type=int, metavar="C",
+                        help="send an entry conv (input from the host) to the card only with at "
+                             "least C input channels; 0: every one (default: when its channels "
+                             "fill a quarter of BLOCK_IN; a 1- or 3-channel stem is cheaper on "
+                             "the host)")
     parser.add_argument("--emit-mlir", action="store_true",
                         help=f"also write the IR at each level as OUTPUT/{LEVELS_DIR}/LEVEL.mlir "
                              "(for canopy-run --check)")
@@ -100,6 +105,8 @@ def _check_files(args: argparse.Namespace) -> None:
         raise CompileError(f"{args.calibration}: no such calibration file")
     if args.calibration_random is not None and args.calibration_random < 1:
         raise CompileError(f"--calibration-random needs N >= 1, got {args.calibration_random}")
+    if args.first_conv_min_channels is not None and args.first_conv_min_channels < 0:
+        raise CompileError(f"--first-conv-min-channels needs C >= 0, got {args.first_conv_min_channels}")
     if args.config.endswith(".json") and not Path(args.config).is_file():
         raise CompileError(f"{args.config}: no such hardware-config file")
 
@@ -113,7 +120,8 @@ def compile_model(args: argparse.Namespace) -> CompiledModel:
     progress = _Progress(args.quiet, len(LEVELS) + 1)
     calibration = args.calibration if args.calibration is not None else args.calibration_random
     try:
-        compiled = compile_api(args.model, config=args.config, calibration=calibration, progress=progress)
+        compiled = compile_api(args.model, config=args.config, calibration=calibration, progress=progress,
+                               first_conv_min_channels=args.first_conv_min_channels)
         progress(len(LEVELS), len(LEVELS) + 1, f"writing {args.output}")
         compiled.save(args.output, levels=False)
         if args.emit_mlir:

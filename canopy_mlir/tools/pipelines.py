@@ -142,8 +142,12 @@ _TO_TILE = (
     # before graph-quantize calibrates it; activations are not fused into float convs here
     # because the tail of each tile takes them. graph-uint8-to-int8 then moves uint8
     # activations (onnxruntime's QUInt8) to int8, exactly, so that their GEMMs reach the card.
-    "graph-canonicalize,graph-fold-qdq,graph-fold-constants,canonicalize,cse,graph-fold-batchnorm,"
-    "graph-quantize,graph-uint8-to-int8,cse,dce,graph-partition,convert-graph-to-tile,canonicalize,cse,dce"
+    # Two more exact rewrites feed the card's int8 GEMM: batched matmuls with constant
+    # weights become grouped 1x1 convs (before the fold, which folds QLinearConv), and
+    # weights whose w - zero point leaves int8 are split into int8 terms.
+    "graph-canonicalize,graph-batched-matmul-to-conv,graph-fold-qdq,graph-fold-constants,canonicalize,cse,"
+    "graph-fold-batchnorm,graph-quantize,graph-uint8-to-int8,graph-split-wide-weights,cse,dce,"
+    "graph-partition,convert-graph-to-tile,canonicalize,cse,dce"
 )
 
 _PARTITION_OPTIONS = (

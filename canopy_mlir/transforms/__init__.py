@@ -136,6 +136,20 @@ def _graph_uint8_to_int8() -> type[ModulePass]:
     return GraphUint8ToInt8
 
 
+def _graph_split_wide_weights() -> type[ModulePass]:
+    from canopy_mlir.transforms.graph_split_wide_weights import GraphSplitWideWeights
+
+    return GraphSplitWideWeights
+
+
+def _graph_batched_matmul_to_conv() -> type[ModulePass]:
+    from canopy_mlir.transforms.graph_batched_matmul_to_conv import (
+        GraphBatchedMatmulToConv,
+    )
+
+    return GraphBatchedMatmulToConv
+
+
 def _graph_partition() -> type[ModulePass]:
     from canopy_mlir.transforms.graph_partition import GraphPartition
 
@@ -157,6 +171,8 @@ ALL_PASSES["graph-fold-qdq"] = _graph_fold_qdq
 ALL_PASSES["graph-partition"] = _graph_partition
 ALL_PASSES["graph-quantize"] = _graph_quantize
 ALL_PASSES["graph-uint8-to-int8"] = _graph_uint8_to_int8
+ALL_PASSES["graph-split-wide-weights"] = _graph_split_wide_weights
+ALL_PASSES["graph-batched-matmul-to-conv"] = _graph_batched_matmul_to_conv
 ALL_PASSES["convert-graph-to-tile"] = _convert_graph_to_tile
 
 

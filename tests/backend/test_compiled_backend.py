@@ -31,11 +31,11 @@ def models(small_cnn_paths: dict[str, Path]) -> dict[str, onnx.ModelProto]:
     return {kind: onnx.load(path) for kind, path in small_cnn_paths.items()}
 
 
-def _qlinear_matmul(b_zero_point: int) -> tuple[onnx.NodeProto, list[np.ndarray]]:
+def _qlinear_matmul(b_zero_point: int, b_batch: tuple[int, ...] = ()) -> tuple[onnx.NodeProto, list[np.ndarray]]:
     rng = np.random.default_rng(0)
     node = helper.make_node("QLinearMatMul", _QLINEAR_INPUTS, ["y"])
     inputs = [rng.integers(-128, 128, (4, 32)).astype(np.int8), np.array([0.05], np.float32),
-              np.array([3], np.int8), rng.integers(-100, 100, (32, 16)).astype(np.int8),
+              np.array([3], np.int8), rng.integers(-100, 100, (*b_batch, 32, 16)).astype(np.int8),
               np.array([0.02], np.float32), np.array([b_zero_point], np.int8), np.array([0.9], np.float32),
               np.array([-2], np.int8)]
     return node, inputs
@@ -65,12 +65,22 @@ def test_a_qlinear_matmul_node_runs_on_the_card_bit_exactly(caplog) -> None:
     assert y.dtype == np.int8 and np.array_equal(y, _onnx_reference(node, inputs))
 
 
-def test_a_weight_zero_point_the_card_cannot_take_falls_back(caplog) -> None:
-    node, inputs = _qlinear_matmul(b_zero_point=-100)  # b - zp leaves int8
+def test_a_weight_zero_point_outside_int8_still_runs_on_the_card(caplog) -> None:
+    node, inputs = _qlinear_matmul(b_zero_point=-100)  # b - zp leaves int8: split in two terms
+    with caplog.at_level(logging.DEBUG, logger="canopy_mlir.backend"):
+        (y,) = backend.run_node(node, inputs, executor=backend.CompiledExecutor(card="sim"))
+    assert "card (sim): 1 launches" in caplog.text
+    assert np.array_equal(y, _onnx_reference(node, inputs))
+
+
+def test_a_model_the_card_cannot_take_falls_back(caplog) -> None:
+    # a 2-D a against a batched b (broadcast): graph-fold-qdq folds a 2-D b only, and
+    # graph-batched-matmul-to-conv needs a's batch dimensions to match b's.
+    node, inputs = _qlinear_matmul(b_zero_point=0, b_batch=(2,))
     with caplog.at_level(logging.DEBUG, logger="canopy_mlir.backend"):
         (y,) = backend.run_node(node, inputs, executor=backend.CompiledExecutor(card="sim"))
     assert "interpreter: nothing of this model runs on the card" in caplog.text
-    assert np.array_equal(y, _onnx_reference(node, inputs))
+    assert y.shape == (2, 4, 16) and np.array_equal(y, _onnx_reference(node, inputs))
 
 
 def test_a_qdq_model_runs_on_pocl(models) -> None:

@@ -40,9 +40,6 @@ SLOW_TO_INTERPRET = {"densenet121", "inception_v2"}
 SLOW_TO_RANDOMIZE = {"bvlc_alexnet", "vgg19", "zfnet512"}
 """60-140 million weights to draw, check and hand to ONNX Runtime (5-14 s)."""
 
-INTERPRETER_SECONDS_LIMIT = 60.0
-"""Per model and input; the slowest (DenseNet-121) takes about 4 s on 2 cores."""
-
 
 def _params(slow: set[str]) -> list:
     return [pytest.param(m, marks=pytest.mark.slow) if m in slow else m for m in MODELS]
@@ -68,7 +65,6 @@ def _timed_run(rep, inputs: list[np.ndarray], record_property) -> list[np.ndarra
     outputs = list(rep.run(inputs))
     seconds = time.perf_counter() - start
     record_property("interpreter_seconds", round(seconds, 3))
-    assert seconds < INTERPRETER_SECONDS_LIMIT, f"the interpreter took {seconds:.1f} s"
     return outputs
 
 

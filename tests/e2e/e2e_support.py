@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import pipeline_parts
 from xdsl.dialects.builtin import ModuleOp
 
 from canopy_mlir.frontend.onnx_importer import import_onnx
@@ -25,7 +26,7 @@ from canopy_mlir.runtime.artifact import Artifact, load_artifact
 from canopy_mlir.runtime.card import CardError, open_card, opencl_devices
 from canopy_mlir.runtime.dma_executor import DmaProgram
 from canopy_mlir.targets.canopy_artifact import write_artifact
-from canopy_mlir.tools.pipelines import NAMED_PIPELINES, apply_pipeline
+from canopy_mlir.tools.pipelines import apply_pipeline
 
 CONFIG = "intelfocl"
 POOL_BYTES = 64 << 20
@@ -40,16 +41,8 @@ def have_opencl() -> bool:
 
 
 def split_pipeline(config: str, quantize: str | None, partition: str = "") -> tuple[str, str]:
-    """``canopy-default`` as (integer-graph part, card part). ``quantize``: the
-    graph-quantize spec to run (float models), None to drop it (QDQ / integer models);
-    ``partition``: more graph-partition options (``first-conv-min-channels=0``)."""
-    passes = NAMED_PIPELINES["canopy-default"].spec.split(",")
-    cut = passes.index("graph-partition")
-    integer = [quantize if p == "graph-quantize" else p for p in passes[:cut] if quantize or p != "graph-quantize"]
-    configured = {"graph-partition", "convert-graph-to-tile", "convert-tile-to-dma"}
-    rest = [f'{p}{{config="{config}"{" " + partition if partition and p == "graph-partition" else ""}}}'
-            if p in configured else p for p in passes[cut:]]
-    return ",".join(integer), ",".join(rest)
+    """``canopy-default`` as (integer-graph part, card part) (``pipeline_parts``)."""
+    return pipeline_parts.split_pipeline("canopy-default", config, quantize, partition)
 
 
 @dataclass

@@ -12,9 +12,9 @@ both must equal each other, the graph interpreter on the integer graph, and the 
 test's expected output, bit for bit. ConvInteger / MatMulInteger results are int32: the
 card stores them as four byte planes (docs/isa-codegen.md, "i32 results").
 
-``ON_CARD`` lists the cases whose GEMM runs on the card; the others assert their host
-placement and its reason. The float16-scale cases fail to import with a clear error (the
-graph dialect's scales are f32). A second set, the same four ops in the shape the card
+Every importable case runs its GEMM on the card (``ON_CARD`` says what brings each one
+there). The float16-scale cases fail to import with a clear error (the graph dialect's
+scales are f32). A second set, the same four ops in the shape the card
 takes (int8, zero-point-0 activations, 16-multiple channels), runs on the card; its
 expected values come from ``onnx.reference`` (QLinear* within one int8 step:
 graph-fold-qdq's 16-bit fixed-point requantize is within one step of float rounding).
@@ -64,29 +64,27 @@ def _node_cases() -> dict:
 
 CASES = _node_cases()
 
-NOT_FOLDED = "graph.qlinear_matmul not folded to integer ops by graph-fold-qdq"
-ZERO_POINT = "weight minus its zero point does not fit int8"
 FLOAT16 = "float16"
 PARTITION = "first-conv-min-channels=0"
 
-ON_CARD = {"test_convinteger_without_padding", "test_convinteger_with_padding", "test_matmulinteger"}
-"""The cases whose one GEMM runs on the card (one launch)."""
-
-EXPECTED_HOST = {
-    "test_qlinearconv": ZERO_POINT,
-    "test_qlinearmatmul_2D_uint8_float32": ZERO_POINT,
-    "test_qlinearmatmul_3D_uint8_float32": NOT_FOLDED,
-    "test_qlinearmatmul_2D_int8_float32": ZERO_POINT,
-    "test_qlinearmatmul_3D_int8_float32": NOT_FOLDED,
+ON_CARD = {
+    # ConvInteger / MatMulInteger: i32 results, stored by the card as byte planes.
+    "test_convinteger_without_padding", "test_convinteger_with_padding", "test_matmulinteger",
+    # w - zero point = -255: graph-split-wide-weights makes it two int8 terms.
+    "test_qlinearconv",
+    # b in [0, 255] (uint8, zero point 114) or [-128, 127] (int8, zero point -13): split.
+    "test_qlinearmatmul_2D_uint8_float32", "test_qlinearmatmul_2D_int8_float32",
+    # 3-D b: graph-batched-matmul-to-conv makes a grouped 1x1 conv, then split.
+    "test_qlinearmatmul_3D_uint8_float32", "test_qlinearmatmul_3D_int8_float32",
 }
-"""Why each other case's GEMM stays on the host (a substring of its placement reason)."""
+"""Every importable case: its one GEMM runs on the card (one launch)."""
 
 REFUSED = {name: FLOAT16 for name in CASES if name.endswith("_float16")}
 """Cases the importer refuses, with a substring of the error."""
 
 
 def test_every_case_is_covered() -> None:
-    assert set(CASES) == ON_CARD | set(EXPECTED_HOST) | set(REFUSED), sorted(CASES)
+    assert set(CASES) == ON_CARD | set(REFUSED), sorted(CASES)
     assert len(CASES) == 12
 
 
@@ -119,7 +117,7 @@ def _run_everywhere(model: onnx.ModelProto, x: np.ndarray, directory: Path, part
     return compiled, sim.outputs[0], sim.launches
 
 
-@pytest.mark.parametrize("name", sorted(ON_CARD | set(EXPECTED_HOST)))
+@pytest.mark.parametrize("name", sorted(ON_CARD))
 def test_node_case_end_to_end(name: str, record_property, tmp_path: Path) -> None:
     model, x, expected = _constant_parameters(CASES[name])
     compiled, outputs, launches = _run_everywhere(model, x, tmp_path, PARTITION)
@@ -127,12 +125,8 @@ def test_node_case_end_to_end(name: str, record_property, tmp_path: Path) -> Non
     gemms = [why for op, why in compiled.host_ops()
              if op in ("graph.conv_integer", "graph.matmul_integer", "graph.qlinear_matmul",
                        "graph.qlinear_conv", "tile.conv")]
-    if name in ON_CARD:
-        assert launches == 1 and not gemms, compiled.host_ops()
-        return
-    assert len(gemms) == 1 and EXPECTED_HOST[name] in gemms[0], compiled.host_ops()
-    assert launches == 0
-    record_property("placement_reason", gemms[0])
+    assert launches == 1 and not gemms, compiled.host_ops()
+    record_property("host_ops", len(compiled.host_ops()))
 
 
 def test_the_first_conv_rule_keeps_one_channel_convs_on_the_host_by_default(tmp_path: Path) -> None:

@@ -49,7 +49,15 @@ from canopy_mlir.isa_codegen import (
     run_conv_on_card,
     unsupported,
 )
-from canopy_mlir.isa_format import AluInsn, AluOpcode, GemmInsn, LoadInsn, MemoryType, Module, StoreInsn
+from canopy_mlir.isa_format import (
+    AluInsn,
+    AluOpcode,
+    GemmInsn,
+    LoadInsn,
+    MemoryType,
+    Module,
+    StoreInsn,
+)
 from canopy_mlir.runtime.card import SimulatedCard
 from canopy_mlir.runtime.timing import estimate_cycles
 from canopy_mlir.runtime.token_checker import ProgramView, check_tokens

@@ -11,7 +11,6 @@ import importlib.util
 import itertools
 import math
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -178,12 +177,12 @@ def _bench():
     return bench
 
 
-def test_resnet50_search_is_fast_and_near_the_bound() -> None:
+def test_resnet50_search_is_near_the_bound() -> None:
+    # (Its speed, ~0.2 s for the 53 layers, is benchmarks/bench_tile_dram.py's to print:
+    # tests do not assert wall-clock times.)
     layers = _bench().resnet50_conv_layers()
     assert len(layers) == 53
-    start = time.perf_counter()
     choices = [choose_conv_tile(layer, "intelfocl") for layer in layers]
-    assert time.perf_counter() - start < 2.0  # about 0.2 s on an idle machine
     moved, bound = sum(c.dram_bytes for c in choices), sum(c.lower_bound for c in choices)
     # Tiles are chosen by overlapped cycles: extra bytes are re-reads on the load module,
     # hidden behind the compute module at 64 B/cycle (1.67x on intelfocl today).

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from pipeline_parts import split_pipeline
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 
 from canopy_mlir.dialects import tile
@@ -44,13 +45,6 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, onnx.ModelProt
     return {"float": onnx.load(tmp / "float.onnx"), "qdq": onnx.load(tmp / "qdq.onnx")}
 
 
-def _split_pipeline(options: str) -> tuple[str, str]:
-    """canopy-to-tile cut just before graph-partition: (integer graph part, tile part)."""
-    passes = NAMED_PIPELINES["canopy-to-tile"].spec.split(",")
-    cut = passes.index("graph-partition")
-    return ",".join(passes[:cut]), ",".join(passes[cut:])
-
-
 CASES = [
     ("qdq", "intelfocl", ""),
     ("qdq", "tiny-b2", ""),
@@ -61,14 +55,7 @@ CASES = [
 
 @pytest.mark.parametrize(("model", "config", "quantize"), CASES, ids=[f"{m}-{c}" for m, c, _ in CASES])
 def test_tile_level_equals_integer_graph(models: dict, model: str, config: str, quantize: str) -> None:
-    integer_part, tile_part = _split_pipeline("")
-    if quantize:
-        integer_part = integer_part.replace("graph-quantize", quantize)
-    else:
-        integer_part = integer_part.replace("graph-quantize,", "")
-    tile_part = tile_part.replace("graph-partition", f'graph-partition{{config="{config}"}}').replace(
-        "convert-graph-to-tile", f'convert-graph-to-tile{{config="{config}"}}'
-    )
+    integer_part, tile_part = split_pipeline("canopy-to-tile", config, quantize or None)
     integer: ModuleOp = apply_pipeline(import_onnx(models[model]), integer_part)
     lowered = apply_pipeline(integer.clone(), tile_part)
     tile_ops = [op for op in lowered.walk() if isinstance(op, tile.TILE_COMPUTE_OPS)]
@@ -96,8 +83,8 @@ def test_unsigned_activations_reach_the_card(models: dict) -> None:
     """uint8 activations (symmetric=false) cannot feed the signed int8 GEMM core as they
     are: graph-uint8-to-int8 moves them to int8 (exactly), so the partition makes
     tile.convs of all but the RGB stem; the result equals the ui8 integer graph's."""
-    integer_part, tile_part = _split_pipeline("")
-    integer_part = integer_part.replace("graph-quantize", "graph-quantize{calibration-random=4 symmetric=false}")
+    integer_part, tile_part = split_pipeline("canopy-to-tile",
+                                             quantize="graph-quantize{calibration-random=4 symmetric=false}")
     assert "graph-uint8-to-int8" in integer_part
     unsigned = apply_pipeline(import_onnx(models["float"]), integer_part.replace("graph-uint8-to-int8,", ""))
     assert "ui8" in str(unsigned)

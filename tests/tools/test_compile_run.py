@@ -80,6 +80,17 @@ def test_compile_summary_and_emit_mlir(models, tmp_path, capsys) -> None:
     assert not (out / "levels").exists()
 
 
+def test_first_conv_min_channels_reaches_the_partition(models, tmp_path, capsys) -> None:
+    """The small CNN's 3-channel stem goes to the card by default on tiny (BLOCK_IN 4);
+    with --first-conv-min-channels 4 it stays on the host."""
+    argv = [str(models["float"]), "-o", str(tmp_path / "f"), "--config", "tiny", "--calibration-random", "4", "-q"]
+    assert compile_tool.main([*argv, "--first-conv-min-channels", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "card: 6 layers (tile.alu x1, tile.conv x3, tile.pool x2)" in out  # the stem's relu: tile.alu
+    assert "graph.conv_integer x1" in out
+    assert "needs C >= 0" in _error(compile_tool.main, [*argv, "--first-conv-min-channels", "-1"], capsys)
+
+
 def test_host_program_holds_the_same_artifact(models, tmp_path, capsys) -> None:
     """--host-program writes -t opencl-host's files; its artifact is the one -o gets
     (built and run on PoCL in tests/targets/test_opencl_host.py)."""

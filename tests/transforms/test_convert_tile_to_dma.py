@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from pipeline_parts import split_pipeline
 from xdsl.dialects.builtin import ModuleOp
 
 from canopy_mlir.dialects import dma, tile
@@ -31,7 +32,7 @@ from canopy_mlir.interpreters.tile_interpreter import run_tile
 from canopy_mlir.isa_codegen import lower_alu, lower_conv, lower_pool
 from canopy_mlir.runtime.card import CardError, open_card, opencl_devices
 from canopy_mlir.runtime.dma_executor import DmaProgram
-from canopy_mlir.tools.pipelines import NAMED_PIPELINES, apply_pipeline
+from canopy_mlir.tools.pipelines import apply_pipeline
 from canopy_mlir.transforms.convert_tile_to_dma import (
     ConvertTileToDma,
     ConvertTileToDmaError,
@@ -64,17 +65,6 @@ def models(small_cnn_paths: dict[str, Path]) -> dict[str, onnx.ModelProto]:
     return {kind: onnx.load(path) for kind, path in small_cnn_paths.items()}
 
 
-def _pipelines(config: str, quantize: str) -> tuple[str, str]:
-    """canopy-to-tile cut before graph-partition: (integer graph part, tile part)."""
-    passes = NAMED_PIPELINES["canopy-to-tile"].spec.split(",")
-    cut = passes.index("graph-partition")
-    integer, rest = ",".join(passes[:cut]), ",".join(passes[cut:])
-    integer = integer.replace("graph-quantize", quantize) if quantize else integer.replace("graph-quantize,", "")
-    rest = rest.replace("graph-partition", f'graph-partition{{config="{config}"}}').replace(
-        "convert-graph-to-tile", f'convert-graph-to-tile{{config="{config}"}}')
-    return integer, rest
-
-
 _LOWERED: dict[str, tuple[ModuleOp, ModuleOp, ModuleOp]] = {}
 
 
@@ -83,7 +73,7 @@ def _lowered(models: dict, case: tuple[str, str, str]) -> tuple[ModuleOp, Module
     key = "-".join(case[:2])
     if key not in _LOWERED:
         model, config, quantize = case
-        integer_part, tile_part = _pipelines(config, quantize)
+        integer_part, tile_part = split_pipeline("canopy-to-tile", config, quantize or None)
         integer = apply_pipeline(import_onnx(models[model]), integer_part)
         tiled = apply_pipeline(integer.clone(), tile_part)
         lowered = apply_pipeline(tiled.clone(), "convert-tile-to-dma")

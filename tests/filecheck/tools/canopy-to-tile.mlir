@@ -43,5 +43,5 @@
 
 // OPTION: canopy-opt: error: pipeline 'canopy-to-tile' has no option 'calibration-randm' (its options: calibration, calibration-random, seed, method, percentile, per-channel, symmetric, config, first-conv-min-utilisation, first-conv-min-channels)
 
-// LIST: canopy-to-tile = graph-canonicalize,graph-fold-qdq,graph-fold-constants,canonicalize,cse,graph-fold-batchnorm,graph-quantize,graph-uint8-to-int8,cse,dce,graph-partition,convert-graph-to-tile,canonicalize,cse,dce
+// LIST: canopy-to-tile = graph-canonicalize,graph-batched-matmul-to-conv,graph-fold-qdq,graph-fold-constants,canonicalize,cse,graph-fold-batchnorm,graph-quantize,graph-uint8-to-int8,graph-split-wide-weights,cse,dce,graph-partition,convert-graph-to-tile,canonicalize,cse,dce
 // LIST-NEXT: calibration: an .npz of calibration inputs for a float model (to graph-quantize)

@@ -31,8 +31,8 @@ func.func @f(%a: i32) -> i32 {
 
 // LIST: canopy-cleanup = graph-fold-constants,canonicalize,cse,graph-fold-batchnorm,graph-fuse-activations,cse  (canopy_mlir's graph clean-up: fold constants, canonicalize, cse, fold batch norms, fuse activations, cse)
 
-// DEFAULT: canopy-default = graph-canonicalize,graph-fold-qdq,{{.*}},convert-graph-to-tile,canonicalize,cse,dce,convert-tile-to-dma
-// DEFAULT: canopy-to-dma = graph-canonicalize,graph-fold-qdq,{{.*}},convert-tile-to-dma
+// DEFAULT: canopy-default = graph-canonicalize,graph-batched-matmul-to-conv,graph-fold-qdq,{{.*}},convert-graph-to-tile,canonicalize,cse,dce,convert-tile-to-dma
+// DEFAULT: canopy-to-dma = graph-canonicalize,graph-batched-matmul-to-conv,graph-fold-qdq,{{.*}},convert-tile-to-dma
 
 // HELP: named pipelines (-p NAME):
 // HELP-NEXT: canopy-cleanup = graph-fold-constants,canonicalize,cse,graph-fold-batchnorm,graph-fuse-activations,cse
