@@ -21,6 +21,7 @@ something else would be worse than none). See docs/opencl-host.md.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import shutil
 from collections.abc import Callable
@@ -189,7 +190,9 @@ def _emit_placed(e: _Emitter, op: Operation) -> None:
     e.names[op.results[0]] = f"{offset}"
     if isinstance(op, dma.ConstantOp):
         file = e.constant_files[op]
-        e.setup.append(f'  card.write_file({offset}, args.artifact + "/{file}", {len(op.data())});'
+        data = bytes(op.data())
+        e.setup.append(f'  card.write_file({offset}, args.artifact + "/{file}", {len(data)}, '
+                       f'"{hashlib.sha256(data).hexdigest()}");'
                        f"  // %{op.result.name_hint or 'constant'}")
 
 
@@ -706,6 +709,10 @@ def write_host_program(module: ModuleOp, directory: str | Path) -> dict[str, Any
     if written != list(files.values()):
         raise OpenclHostError(f"{NAME}: the artifact named its constants {written}, host.cpp expects "
                               f"{list(files.values())} (canopy_artifact's naming changed?)")
+    for op, file in files.items():  # host.cpp checks the files against these checksums
+        if manifest["files"].get(file) != hashlib.sha256(bytes(op.data())).hexdigest():
+            raise OpenclHostError(f"{NAME}: the artifact's {file} is not the bytes of its dma.constant "
+                                  "(canopy_artifact wrote something else?)")
     (directory / HOST_SOURCE).write_text(source)
     shutil.copyfile(RUNTIME_DIR / RUNTIME_HEADER, directory / RUNTIME_HEADER)
     shutil.copyfile(kernel_path(), directory / KERNEL_FILE)

@@ -20,6 +20,7 @@ tests fail saying so, never skip. Takes about 22 s (five g++ builds of ~3 s, the
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -149,6 +150,16 @@ def test_small_qdq_cnn_runs_bit_exact_on_pocl(small_cnn, pocl_env, tmp_path: Pat
     done = subprocess.run([str(executable), "--device", "no-such-device", str(bad), str(tmp_path / "o.npy")],
                           capture_output=True, text=True, env=pocl_env)
     assert done.returncode == 1 and "no OpenCL device matches 'no-such-device'" in done.stderr
+    # A weight file damaged after the compile (same size) is refused before it reaches
+    # the card, by the manifest's checksum.
+    weights = sorted((tmp_path / "out" / "artifact").glob("c*_weights.bin"))[0]
+    data = bytearray(weights.read_bytes())
+    data[0] ^= 1
+    weights.write_bytes(bytes(data))
+    done = subprocess.run([str(executable), str(tmp_path / "in0.npy"), str(tmp_path / "o.npy")],
+                          capture_output=True, text=True, env=pocl_env)
+    assert done.returncode == 1, done.stderr
+    assert f"{weights.name}: sha256 " in done.stderr and "does not match the manifest's" in done.stderr
 
 
 def _host_ops_model() -> onnx.ModelProto:
@@ -351,7 +362,7 @@ def test_canopy_opt_writes_the_program_directory(tmp_path: Path) -> None:
     names = {p.name for p in (tmp_path / "out").iterdir()}
     assert names == {"artifact", "host.cpp", "canopy_host.hpp", "vta_core.cl", "build.sh"}
     host = (tmp_path / "out" / "host.cpp").read_text()
-    assert 'card.write_file(0, args.artifact + "/c000_instructions.bin", 32);' in host
+    assert re.search(r'card.write_file\(0, args.artifact \+ "/c000_instructions.bin", 32, "[0-9a-f]{64}"\);', host)
     assert "canopy::relu(" in host and "card.launch(0, 2);" in host
     # rerun into the same directory: ours are replaced; a foreign file is refused
     assert opt_main([str(source), "-t", "opencl-host", "-o", str(tmp_path / "out")]) == 0

@@ -16,8 +16,8 @@
 // CHECK:      static const size_t kPoolBytes = 128;
 // CHECK:      static const char *kKernelOptions = "-DVTA_BATCH=1 -DVTA_BLOCK_IN=4 -DVTA_BLOCK_OUT=4
 // CHECK:      canopy::parse_arguments(argc, argv, {"x"}, {"y"});
-// CHECK:      card.write_file(0, args.artifact + "/c000_instructions.bin", 32);  // %insns
-// CHECK-NEXT: card.write_file(32, args.artifact + "/c001_uops.bin", 4);  // %u
+// CHECK:      card.write_file(0, args.artifact + "/c000_instructions.bin", 32, "{{[0-9a-f]+}}");  // %insns
+// CHECK-NEXT: card.write_file(32, args.artifact + "/c001_uops.bin", 4, "{{[0-9a-f]+}}");  // %u
 // CHECK-NEXT: const auto [[S:v[0-9]+]] = canopy::tensor_from_bytes<float>({}, k_[[S]], sizeof(k_[[S]]));  // %s
 // CHECK-NEXT: const auto [[Z:v[0-9]+]] = canopy::tensor_from_bytes<int8_t>({}, k_[[Z]], sizeof(k_[[Z]]));  // %z
 // CHECK:      auto infer = [&](const canopy::Tensor<float> &[[X:v0]]) -> std::tuple<canopy::Tensor<float>> {
