@@ -290,3 +290,43 @@ def test_relocated_programs_equal_programs_lowered_at_the_planned_addresses(mode
         assert bytes(kernel.instructions.data()) == direct.encoded_instructions().astype("<u8").tobytes()
         assert bytes(kernel.uops.data())[:4 * len(direct.uops)] == \
             direct.encoded_uops().astype("<u4").tobytes()
+
+
+_I32_CHAIN = """
+builtin.module attributes {tile.config = "tiny"} {
+  func.func @main(%x: tensor<1x4x4x4xi8>) -> (tensor<1x4x4x4xi32>, tensor<1x4x4x4xi8>) {
+    %w = graph.constant dense<"0x80818283FCFDFEFF7F7E7D7C04050607"> : tensor<4x4x1x1xi8>
+    %p = tile.pack %x : tensor<1x4x4x4xi8> -> !tile.act<1x1x4x4x1x4xi8, n = 1, c = 4>
+    %q = tile.pack %w : tensor<4x4x1x1xi8> -> !tile.wgt<1x1x1x1x4x4xi8, o = 4, i = 4>
+    %c = tile.conv %p, %q {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, tile = array<i64: 2, 4, 1, 1>, buffers = 2 : i64, tail = []} : (!tile.act<1x1x4x4x1x4xi8, n = 1, c = 4>, !tile.wgt<1x1x1x1x4x4xi8, o = 4, i = 4>) -> !tile.acc<1x1x4x4x1x4xi32, n = 1, c = 4>
+    %r = tile.alu %c {tile = array<i64: 4, 4, 1>, buffers = 1 : i64, tail = [#tile.step<shr 6>, #tile.step<max -128>, #tile.step<min 127>]} : (!tile.acc<1x1x4x4x1x4xi32, n = 1, c = 4>) -> !tile.act<1x1x4x4x1x4xi8, n = 1, c = 4>
+    %u = tile.unpack %c : !tile.acc<1x1x4x4x1x4xi32, n = 1, c = 4> -> tensor<1x4x4x4xi32>
+    %v = tile.unpack %r : !tile.act<1x1x4x4x1x4xi8, n = 1, c = 4> -> tensor<1x4x4x4xi8>
+    func.return %u, %v : tensor<1x4x4x4xi32>, tensor<1x4x4x4xi8>
+  }
+}
+"""
+
+
+def test_an_i32_card_result_comes_back_as_byte_planes_and_feeds_a_card_op() -> None:
+    """The conv's i32 result is stored as byte planes: the copy to the host reassembles it
+    (``byte_planes``), and the tile.alu that reads it on the card gets it through the host
+    (copied back in the ACC layout); both launches run, equal to the tile interpreter."""
+    module = _parse(_I32_CHAIN)
+    x = np.random.default_rng(2).integers(-128, 128, (1, 4, 4, 4)).astype(np.int8)
+    expected = run_tile(module, [x])
+    lowered = apply_pipeline(module.clone(), "convert-tile-to-dma")
+    copies = [op for op in lowered.walk() if isinstance(op, dma.CopyToHostOp)]
+    assert [op.planar for op in copies] == [True, False]
+    assert sum(isinstance(op, dma.CopyToCardOp) for op in lowered.walk()) == 2  # x, and %c back
+    assert sum(isinstance(op, dma.LaunchOp) for op in lowered.walk()) == 2
+    backends = ["sim", "opencl"] if _have_opencl() else ["sim"]
+    for backend in backends:
+        program = DmaProgram(lowered, open_card("tiny", backend=backend, pool_bytes=1 << 16))
+        try:
+            got = program.run([x])
+        finally:
+            program.close()
+        for g, e in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(g, e)
+    assert np.abs(expected[0]).max() > 1 << 12  # the i32 values need all four planes
