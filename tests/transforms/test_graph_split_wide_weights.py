@@ -149,22 +149,31 @@ def conv_cases(draw):
     return x, weight, x_zp, zp, props, (x_el, w_el)
 
 
+def _gemm_operands(data: tuple, weight: tuple) -> tuple[str, list[str], list[str]]:
+    """(constant ops, operand names, operand types) of a GEMM on argument ``data`` and a
+    constant ``weight``, each ``(name, array, element, zero point or None)``: the data
+    zero point (0 when only the weight has one) and the weight's as constants."""
+    (d_name, d, d_el, d_zp), (w_name, w, w_el, w_zp) = data, weight
+    body = _constant(w_name, w, w_el)
+    operands, types = [f"%{d_name}", f"%{w_name}"], [_tensor(d.shape, d_el), _tensor(w.shape, w_el)]
+    if d_zp is not None or w_zp is not None:
+        zp = d_zp if d_zp is not None else np.asarray(0).astype(DTYPES[d_el])
+        body += _constant(f"{d_name}z", zp, d_el)
+        operands.append(f"%{d_name}z")
+        types.append(_tensor(zp.shape, d_el))
+    if w_zp is not None:
+        body += _constant(f"{w_name}z", w_zp, w_el)
+        operands.append(f"%{w_name}z")
+        types.append(_tensor(w_zp.shape, w_el))
+    return body, operands, types
+
+
 def _conv_module(x, weight, x_zp, w_zp, props, elements) -> ModuleOp:
     x_el, w_el = elements
     probe = graph.ConvIntegerOp._conv_shape(  # the result shape, from the dialect's own rule
         TensorType(graph.i8, list(x.shape)), TensorType(graph.i8, list(weight.shape)), props)
     y_t = _tensor(probe, "i32")
-    body = _constant("w", weight, w_el)
-    operands, types = ["%x", "%w"], [_tensor(x.shape, x_el), _tensor(weight.shape, w_el)]
-    if x_zp is not None or w_zp is not None:
-        xz = x_zp if x_zp is not None else np.asarray(0).astype(DTYPES[x_el])
-        body += _constant("xz", xz, x_el)
-        operands.append("%xz")
-        types.append(_tensor((), x_el))
-    if w_zp is not None:
-        body += _constant("wz", w_zp, w_el)
-        operands.append("%wz")
-        types.append(_tensor(w_zp.shape, w_el))
+    body, operands, types = _gemm_operands(("x", x, x_el, x_zp), ("w", weight, w_el, w_zp))
     attrs = ", ".join(f"{k} = {vs}" if isinstance(vs, int) else f"{k} = [{', '.join(str(v) for v in vs)}]"
                       for k, vs in props.items())
     body += f"  %y = graph.conv_integer {', '.join(operands)} {{{attrs}}} : ({', '.join(types)}) -> {y_t}\n"
@@ -211,17 +220,7 @@ def matmul_cases(draw):
 def _matmul_module(a, b, a_zp, b_zp, elements) -> ModuleOp:
     a_el, b_el = elements
     y_t = _tensor((*a.shape[:-1], b.shape[1]), "i32")
-    body = _constant("b", b, b_el)
-    operands, types = ["%a", "%b"], [_tensor(a.shape, a_el), _tensor(b.shape, b_el)]
-    if a_zp is not None or b_zp is not None:
-        az = a_zp if a_zp is not None else np.asarray(0).astype(DTYPES[a_el])
-        body += _constant("az", az, a_el)
-        operands.append("%az")
-        types.append(_tensor(az.shape, a_el))
-    if b_zp is not None:
-        body += _constant("bz", b_zp, b_el)
-        operands.append("%bz")
-        types.append(_tensor(b_zp.shape, b_el))
+    body, operands, types = _gemm_operands(("a", a, a_el, a_zp), ("b", b, b_el, b_zp))
     body += f"  %y = graph.matmul_integer {', '.join(operands)} : ({', '.join(types)}) -> {y_t}\n"
     return _parse(f"func.func @main(%a: {_tensor(a.shape, a_el)}) -> {y_t} {{\n{body}  func.return %y : {y_t}\n}}\n")
 
