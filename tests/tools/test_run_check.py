@@ -130,3 +130,31 @@ def test_device_with_the_simulator_is_a_user_error(artifacts, x_file, capsys) ->
     _, path = x_file
     assert run_tool.main([str(artifacts["qdq"]), "--input", f"x={path}", "--backend", "sim", "--device", "pocl"]) == 1
     assert "--device picks an OpenCL device" in capsys.readouterr().err
+
+
+def test_an_i32_card_result_is_compared_through_its_byte_planes() -> None:
+    """ConvInteger on the card: its i32 result leaves the core as byte planes; the card
+    recorder reassembles them, so the simulator level equals the tile level on that layer
+    (read as plain int32 words, the planes would differ almost everywhere)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    import canopy_mlir
+
+    rng = np.random.default_rng(0)
+    weight = rng.integers(-128, 128, (16, 16, 3, 3)).astype(np.int8)
+    graph = helper.make_graph(
+        [helper.make_node("ConvInteger", ["x", "w"], ["y"], pads=[1] * 4)], "conv_integer",
+        [helper.make_tensor_value_info("x", TensorProto.INT8, [1, 16, 6, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [1, 16, 6, 6])],
+        [numpy_helper.from_array(weight, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+    onnx.checker.check_model(model)
+    compiled = canopy_mlir.compile(model, "intelfocl")
+    assert "byte_planes" in str(compiled.ir["dma"])
+    x = rng.integers(-128, 128, (1, 16, 6, 6)).astype(np.int8)
+    report = compiled.check([x])
+    sim = next(r for r in report.levels if r.level == "sim")
+    (layer,) = [d for d in sim.layers if d.op == "dma.launch"]
+    assert sim.exact and layer.ok and layer.differing == 0 and layer.size == 16 * 6 * 6
+    assert report.first is None
