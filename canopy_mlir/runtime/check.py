@@ -41,7 +41,6 @@ from xdsl.ir import Operation, SSAValue
 from canopy_mlir.dialects import dma, graph, tile
 from canopy_mlir.hw import HardwareConfig
 from canopy_mlir.interpreters import graph_interpreter, tile_interpreter
-from canopy_mlir.isa_semantics import BYTE_PLANES, join_byte_planes
 from canopy_mlir.runtime.allocator import align_up
 from canopy_mlir.runtime.artifact import Artifact
 from canopy_mlir.runtime.card import CardError, open_card
@@ -150,14 +149,9 @@ class _CardRecorder(_Recorder):
                 continue
             shape, dtype = tile_interpreter.blocked_shape_dtype(layout)
             placed = self.program.buffer(buffer)
-            assert self.program.region is not None
-            count = int(np.prod(shape))
-            if isinstance(layout, tile.AccType):  # card programs store i32 results as byte planes
-                planes = self.program.card.read(self.program.region, np.int8, BYTE_PLANES * count,
-                                                offset=placed.offset)
-                data = join_byte_planes(planes.reshape(BYTE_PLANES, count))
-            else:
-                data = self.program.card.read(self.program.region, dtype, count, offset=placed.offset)
+            # card programs store i32 (!tile.acc) results as byte planes
+            data = self.program.read_elements(placed.offset, dtype, int(np.prod(shape)),
+                                              planar=isinstance(layout, tile.AccType))
             self.record(buffer, launch, tile_interpreter.unpack_array(np.asarray(data).reshape(shape), layout))
 
 

@@ -251,15 +251,18 @@ class DmaProgram:
         shape, dtype = _host_layout(op.result.type)
         buffer = self.buffer(op.buffer)
         count = int(np.prod(shape, dtype=np.int64))
-        assert self.region is not None
-        offset = buffer.offset + op.offset.value.data
-        if op.planar:
-            planes = self.card.read(self.region, np.int8, BYTE_PLANES * count, offset=offset)
-            data = join_byte_planes(planes.reshape(BYTE_PLANES, count))
-        else:
-            data = self.card.read(self.region, dtype, count, offset=offset)
+        data = self.read_elements(buffer.offset + op.offset.value.data, dtype, count, op.planar)
         self.stats.bytes_to_host += data.nbytes
         return data.reshape(shape)
+
+    def read_elements(self, offset: int, dtype, count: int, planar: bool = False) -> np.ndarray:
+        """``count`` elements at pool byte ``offset``; ``planar``: int32 elements a card
+        program stored as byte planes (``isa_semantics.BYTE_PLANES``), reassembled."""
+        assert self.region is not None
+        if not planar:
+            return self.card.read(self.region, dtype, count, offset=offset)
+        planes = self.card.read(self.region, np.int8, BYTE_PLANES * count, offset=offset)
+        return join_byte_planes(planes.reshape(BYTE_PLANES, count))
 
     def launch(self, op: dma.LaunchOp) -> LaunchToken:
         insns = self.buffer(op.instructions)
