@@ -298,29 +298,32 @@ class _FunctionLowering:
             return owner.value_array()
         return None
 
+    def _packed_constant(self, value: SSAValue) -> np.ndarray | None:
+        """The card image of ``value`` when it is a ``tile.pack`` of a graph.constant
+        (packed here, at compile time; the pack is then erased if only card ops read it),
+        else None."""
+        pack = value.owner
+        if not (isinstance(pack, tile.PackOp) and isinstance(pack.input.owner, graph.ConstantOp)):
+            return None
+        array = self._constant_array(pack.input)
+        assert array is not None
+        self.constant_sources.add(pack)
+        return pack_array(array, value.type)  # type: ignore[arg-type]
+
     def _weight(self, op: tile.ConvOp) -> SSAValue:
         """Packed constant weights as a ``weights`` constant; else copied from the host."""
-        value = op.weight
-        pack = value.owner
-        if isinstance(pack, tile.PackOp) and isinstance(pack.input.owner, graph.ConstantOp):
-            array = self._constant_array(pack.input)
-            assert array is not None
-            self.constant_sources.add(pack)
-            packed = pack_array(array, value.type)  # type: ignore[arg-type]
+        packed = self._packed_constant(op.weight)
+        if packed is not None:
             return self._constant((), packed, "weights", _alignment(self.config, MemoryType.WGT),
                                   op, "weights")
-        return self._on_card_buffer(value, op, MemoryType.WGT)
+        return self._on_card_buffer(op.weight, op, MemoryType.WGT)
 
     def _full_operand(self, op: tile.ComputeOp, value: SSAValue, memory: MemoryType) -> SSAValue:
         """A full tail operand: packed from a graph.constant (convert-graph-to-tile's
         input zero-point map) it is a ``data`` constant, placed once; else an activation
         (copied from the host once when made there)."""
-        pack = value.owner
-        if isinstance(pack, tile.PackOp) and isinstance(pack.input.owner, graph.ConstantOp):
-            array = self._constant_array(pack.input)
-            assert array is not None
-            self.constant_sources.add(pack)
-            packed = pack_array(array, value.type)  # type: ignore[arg-type]
+        packed = self._packed_constant(value)
+        if packed is not None:
             return self._constant(("tensor",), packed, "data", _alignment(self.config, memory),
                                   op, _hint(value, "map") if value.name_hint else "map")
         return self._on_card_buffer(value, op, memory)
