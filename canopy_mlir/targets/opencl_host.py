@@ -458,6 +458,10 @@ def _emit_layout(e: _Emitter, op: Operation) -> None:
     grouped = _grouped_args(blocked)
     call = (f"canopy::{function}({e.name(source)}, {_dims(target)})" if grouped is None else
             f"canopy::{function}_grouped({e.name(source)}, {_dims(target)}, {grouped})")
+    if packing and isinstance(source.owner, graph.ConstantOp):
+        # a host tile op's constant weights: packed once at start, not per inference
+        e.setup.append(f"  const auto {e.define(result)} = {call};  // %{result.name_hint or 'packed'}, packed once")
+        return
     e.step(op, f"const auto {e.define(result)} = {call};")
 
 
