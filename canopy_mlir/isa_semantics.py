@@ -46,14 +46,6 @@ def join_byte_planes(planes: np.ndarray) -> np.ndarray:
     return word.view(np.int32)
 
 
-def split_byte_planes(values: np.ndarray) -> np.ndarray:
-    """The inverse of :func:`join_byte_planes`: ``(BYTE_PLANES, n)`` int8 planes of
-    ``values`` (int32, flattened)."""
-    words = np.ascontiguousarray(values, dtype=np.int32).reshape(-1).view(np.uint32)
-    return np.stack([(words >> (8 * k)).astype(np.uint8).view(np.int8)
-                     for k in range(BYTE_PLANES)])
-
-
 class IsaError(ValueError):
     """An instruction that is not valid for the hardware config.
 

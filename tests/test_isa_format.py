@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from canopy_mlir.hw import PRESETS
 from canopy_mlir.isa_format import (
@@ -23,6 +24,7 @@ from canopy_mlir.isa_format import (
     instructions_to_bytes,
     layouts_for,
 )
+from canopy_mlir.isa_semantics import join_byte_planes
 
 INTELFOCL = PRESETS["intelfocl"]
 
@@ -146,3 +148,12 @@ def test_uop_round_trip(name, data):
         Uop, *(st.integers(0, layout.field(f).max_value) for f in ("dst", "src", "wgt"))),
         max_size=20))
     assert decode_uops(encode_uops(uops, config).astype("<u4").tobytes(), config) == uops
+
+
+@settings(max_examples=50, deadline=None)
+@given(values=hnp.arrays(np.int32, st.integers(1, 40)))
+def test_byte_planes_join_to_the_little_endian_words(values):
+    """join_byte_planes (how the host reads an i32 card result) against numpy's own
+    little-endian view: plane k = byte k of every word."""
+    planes = np.ascontiguousarray(values.astype("<i4").view(np.uint8).reshape(-1, 4).T).view(np.int8)
+    np.testing.assert_array_equal(join_byte_planes(planes), values)
