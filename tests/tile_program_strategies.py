@@ -38,7 +38,8 @@ from canopy_mlir.dialects import graph, make_context
 from canopy_mlir.transforms.convert_graph_to_tile import ConvertGraphToTile
 from canopy_mlir.transforms.graph_partition import CARD, PLACEMENT, GraphPartition
 
-__all__ = ["CardGraph", "CardProgram", "card_programs", "lower_to_tile", "place_all_on_card", "requant_params"]
+__all__ = ["CardGraph", "CardProgram", "card_programs", "lower_to_tile", "place_all_on_card", "requant_params",
+           "run_token_checked"]
 
 _ELEMENT = {np.dtype(np.int8): graph.i8, np.dtype(np.uint8): graph.ui8, np.dtype(np.int32): i32}
 
@@ -299,3 +300,18 @@ def card_programs(draw: Callable, max_layers: int = 3) -> CardProgram:
                                 activation=draw(st.sampled_from([None, "relu"]))))
     return CardProgram(g.module(*results), {"x": x})
 
+
+def run_token_checked(module: ModuleOp, config: str, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """Run a dma-level module once on a fresh simulated card; every launch's program, as
+    the card's pool holds it, must pass the token checker without error or warning."""
+    from canopy_mlir.runtime.card import open_card
+    from canopy_mlir.runtime.dma_executor import DmaProgram
+
+    executor = DmaProgram(module, open_card(config, backend="sim"))
+    try:
+        actual = executor.run(inputs)
+        for _, report in executor.token_reports():
+            assert report.ok and not report.warnings, str(report)
+    finally:
+        executor.close()
+    return actual

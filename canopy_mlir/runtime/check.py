@@ -109,22 +109,21 @@ def _call(interpreter: Interpreter, module: ModuleOp, inputs: Sequence[np.ndarra
     interpreter.call_op(_main(module), tuple(inputs))
 
 
-def capture_graph(module: ModuleOp, inputs: Sequence[np.ndarray]) -> Captured:
-    """Every named tensor of a graph-level module run by the graph interpreter."""
+def _capture(interpreter: Interpreter, module: ModuleOp, inputs: Sequence[np.ndarray]) -> Captured:
     recorder = _Recorder()
-    interpreter = graph_interpreter.build_interpreter(module)
     interpreter.listeners = (recorder,)
     _call(interpreter, module, inputs)
     return recorder.values
+
+
+def capture_graph(module: ModuleOp, inputs: Sequence[np.ndarray]) -> Captured:
+    """Every named tensor of a graph-level module run by the graph interpreter."""
+    return _capture(graph_interpreter.build_interpreter(module), module, inputs)
 
 
 def capture_tile(module: ModuleOp, inputs: Sequence[np.ndarray]) -> Captured:
     """Every named tensor (tile compute results unpacked) of a tile-level module."""
-    recorder = _Recorder()
-    interpreter = tile_interpreter.build_interpreter(module)
-    interpreter.listeners = (recorder,)
-    _call(interpreter, module, inputs)
-    return recorder.values
+    return _capture(tile_interpreter.build_interpreter(module), module, inputs)
 
 
 class _CardRecorder(_Recorder):

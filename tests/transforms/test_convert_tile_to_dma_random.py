@@ -19,13 +19,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
-from tile_program_strategies import CardProgram, card_programs, lower_to_tile
+from tile_program_strategies import (
+    CardProgram,
+    card_programs,
+    lower_to_tile,
+    run_token_checked,
+)
 from xdsl.dialects.builtin import ModuleOp
 
 from canopy_mlir.dialects import dma, make_context
 from canopy_mlir.interpreters.graph_interpreter import run_graph
-from canopy_mlir.runtime.card import open_card
-from canopy_mlir.runtime.dma_executor import DmaProgram
 from canopy_mlir.transforms.convert_tile_to_dma import ConvertTileToDma
 
 _SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -43,13 +46,7 @@ def _check(program: CardProgram, config: str) -> None:
     expected = run_graph(program.module, inputs)
     lowered = _lower_to_dma(program, config)
     launches = [op for op in lowered.walk() if isinstance(op, dma.LaunchOp)]
-    executor = DmaProgram(lowered, open_card(config, backend="sim"))
-    try:
-        actual = executor.run(inputs)
-        for _, report in executor.token_reports():
-            assert report.ok and not report.warnings, str(report)
-    finally:
-        executor.close()
+    actual = run_token_checked(lowered, config, inputs)
     assert len(actual) == len(expected)
     for a, e in zip(actual, expected, strict=True):
         assert a.dtype == e.dtype and a.shape == e.shape

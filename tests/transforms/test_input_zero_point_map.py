@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tile_program_strategies import CardGraph, lower_to_tile
-from xdsl.dialects.builtin import ModuleOp
+from tile_program_strategies import CardGraph, lower_to_tile, run_token_checked
 
 from canopy_mlir.dialects import dma, graph, make_context, tile
 from canopy_mlir.interpreters.graph_interpreter import run_graph
-from canopy_mlir.runtime.card import open_card
-from canopy_mlir.runtime.dma_executor import DmaProgram
 from canopy_mlir.transforms.convert_tile_to_dma import ConvertTileToDma
 
 
@@ -50,17 +47,6 @@ LAYERS = {"depthwise-stride2": _depthwise_stride_2, "dilated": _dilated,
           "grouped-strided+dense": _strided_grouped_then_dense, "average-pool": _average_pool}
 
 
-def _run(module: ModuleOp, config: str, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    executor = DmaProgram(module, open_card(config, backend="sim"))
-    try:
-        actual = executor.run(inputs)
-        for _, report in executor.token_reports():
-            assert report.ok and not report.warnings, str(report)
-    finally:
-        executor.close()
-    return actual
-
-
 @pytest.mark.parametrize("config,batch", [("tiny", 1), ("tiny-b2", 2), ("intelfocl", 2)])
 @pytest.mark.parametrize("layer", sorted(LAYERS))
 def test_padded_layers_with_input_zero_point_run_on_the_card(layer: str, config: str, batch: int) -> None:
@@ -82,5 +68,5 @@ def test_padded_layers_with_input_zero_point_run_on_the_card(layer: str, config:
                    for p in copied), "the maps are constants, never copied per run"
     maps = [op for op in ops if isinstance(op, dma.ConstantOp) and "map" in op.result.name_hint]
     assert maps and all(op.kind.data == "data" for op in maps)
-    for a, e in zip(_run(lowered, config, [x]), expected, strict=True):
+    for a, e in zip(run_token_checked(lowered, config, [x]), expected, strict=True):
         np.testing.assert_array_equal(a, e)
